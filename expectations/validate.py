@@ -1,0 +1,144 @@
+"""Run a suite with Great Expectations 1.x on a pandas batch and collect the verdicts.
+
+The batch is a staged frame with one row per source row and a ``source_line`` column; GX
+returns, for each failing row-level expectation, the failing rows' ``source_line`` values
+(``COMPLETE`` result format with ``unexpected_index_column_names``), from which the split into
+published and quarantined rows is made.
+
+GX runs on pandas here: its SQL datasource fails on DuckDB through duckdb-engine (DESIGN.md §8).
+The context is ephemeral and created once per process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from expectations.suites import suite_dict
+
+log = logging.getLogger(__name__)
+for _name in ("great_expectations", "great_expectations._docs_decorators"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+_CONTEXT: Any = None
+
+
+@dataclass
+class RuleResult:
+    """One expectation's verdict on one batch (a row of ``ops.validation_result``).
+
+    Attributes:
+        rule_id, level, description, how_to_fix, rule_source: from the expectation's meta.
+        expectation_type: the GX expectation type.
+        column: the column checked (None for table-level expectations).
+        success: whether it passed.
+        element_count: rows evaluated; unexpected_count: rows that failed.
+        failing_lines: the ``source_line`` of each failing row (row-level rules).
+        kwargs: the expectation's arguments.
+    """
+
+    rule_id: str
+    level: str
+    description: str
+    how_to_fix: str
+    rule_source: str
+    expectation_type: str
+    column: str | None
+    success: bool
+    element_count: int | None
+    unexpected_count: int | None
+    failing_lines: list[int] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def as_record(self, load_id: str) -> dict[str, Any]:
+        """The row stored in ``ops.validation_result``."""
+        return {
+            "load_id": load_id,
+            "rule_id": self.rule_id,
+            "level": self.level,
+            "expectation_type": self.expectation_type,
+            "column_name": self.column,
+            "success": self.success,
+            "element_count": self.element_count,
+            "unexpected_count": self.unexpected_count,
+            "description": self.description,
+            "how_to_fix": self.how_to_fix,
+            "rule_source": self.rule_source,
+            "kwargs_json": json.dumps(self.kwargs, default=str, sort_keys=True),
+        }
+
+
+def _context():
+    global _CONTEXT
+    if _CONTEXT is None:
+        import great_expectations as gx
+
+        ctx = gx.get_context(mode="ephemeral")
+        try:
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+        except Exception:  # pragma: no cover - older layouts of the config module
+            log.debug("could not switch GX progress bars off", exc_info=True)
+        ds = ctx.data_sources.add_pandas("ngss")
+        asset = ds.add_dataframe_asset("staged")
+        _CONTEXT = (ctx, asset.add_batch_definition_whole_dataframe("whole"))
+    return _CONTEXT
+
+
+def run_suite(name: str, frame: pd.DataFrame, extra_expectations: list[dict] | None = None) -> list[RuleResult]:
+    """Validate ``frame`` with the suite ``name`` (plus any extra expectation dicts).
+
+    Args:
+        name: suite name, e.g. ``spend.row`` or ``file``.
+        frame: the staged batch; row-level suites need a ``source_line`` integer column.
+        extra_expectations: expectation dicts in the suite JSON format, added for this batch
+            only (e.g. ``expect_column_to_exist`` for each of the domain's required fields).
+
+    Returns:
+        One :class:`RuleResult` per expectation, in suite order.
+    """
+    import great_expectations as gx
+
+    _, batch_definition = _context()
+    data = suite_dict(name)
+    expectations = list(data["expectations"]) + list(extra_expectations or [])
+    suite = gx.ExpectationSuite(name=name, expectations=[dict(e) for e in expectations])
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    fmt: dict[str, Any] = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
+    if "source_line" in frame.columns:
+        fmt["unexpected_index_column_names"] = ["source_line"]
+    outcome = batch.validate(suite, result_format=fmt)
+    results: list[RuleResult] = []
+    for res in outcome.results:
+        cfg = res.expectation_config
+        meta = cfg.meta or {}
+        info = res.exception_info or {}
+        if info.get("raised_exception") and cfg.type != "expect_column_to_exist":
+            raise RuntimeError(f"expectation {meta.get('rule_id')} could not run: {info.get('exception_message')}")
+        result = res.result or {}
+        lines = [int(item["source_line"]) for item in result.get("unexpected_index_list") or [] if isinstance(item, dict)]
+        kwargs = {k: v for k, v in cfg.kwargs.items() if k not in ("batch_id",)}
+        results.append(
+            RuleResult(
+                rule_id=meta.get("rule_id", cfg.type),
+                level=meta.get("level", "row"),
+                description=meta.get("description", ""),
+                how_to_fix=meta.get("how_to_fix", ""),
+                rule_source=meta.get("source", ""),
+                expectation_type=cfg.type,
+                column=kwargs.get("column"),
+                success=bool(res.success),
+                element_count=result.get("element_count"),
+                unexpected_count=result.get("unexpected_count"),
+                failing_lines=sorted(set(lines)),
+                kwargs=kwargs,
+            )
+        )
+    return results

@@ -1,0 +1,234 @@
+"""The ``ngss`` command line.
+
+Commands::
+
+    ngss demo                 run the real Airflow DAGs (dag.test) on the bundled data, then summarise
+    ngss load SOURCE_ID...    pull, stage and publish sources directly (no Airflow); --all for every source
+    ngss marts                rebuild the marts
+    ngss status               last load per source: rows read, published, quarantined, status
+    ngss sources check        validate the whole registry, naming every problem with file and key
+    ngss sql "QUERY"          run a read-only query (--format table|csv)
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import sys
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from transforms.settings import Settings
+
+app = typer.Typer(help="ngss: shared back-office data platform for UK central government.", no_args_is_help=True)
+sources_app = typer.Typer(help="The source registry.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+console = Console()
+err = Console(stderr=True)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for name in ("great_expectations", "py.warnings"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False) -> None:
+    _setup_logging(verbose)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=False,
+    )
+
+
+@sources_app.command("check")
+def sources_check() -> None:
+    """Validate every file of the registry; exit 1 and name each problem if any."""
+    from transforms.config import check_registry
+
+    settings = Settings.from_env()
+    registry, problems = check_registry(settings.config)
+    if problems:
+        for file, key, message in problems:
+            err.print(f"[red]{file}[/]: [bold]{key}[/]: {message}")
+        err.print(f"{len(problems)} problem(s)")
+        raise typer.Exit(1)
+    assert registry is not None
+    by_domain: dict[str, int] = {}
+    for s in registry.sources.values():
+        by_domain[s.domain] = by_domain.get(s.domain, 0) + 1
+    console.print(
+        f"registry OK: {len(registry.sources)} sources ("
+        + ", ".join(f"{n} {d}" for d, n in sorted(by_domain.items()))
+        + f"), {len(registry.mappings)} mapping files"
+    )
+
+
+@app.command()
+def load(
+    source_ids: Annotated[list[str] | None, typer.Argument(help="Source ids to load.")] = None,
+    all_sources: Annotated[bool, typer.Option("--all", help="Load every source in the registry.")] = False,
+    marts: Annotated[bool, typer.Option(help="Rebuild the marts afterwards.")] = True,
+) -> None:
+    """Pull, stage and publish sources directly, without Airflow."""
+    from transforms import pipeline
+    from transforms.config import load_registry
+
+    settings = Settings.from_env()
+    registry = load_registry(settings.config)
+    ids = sorted(registry.sources) if all_sources else (source_ids or [])
+    if not ids:
+        err.print("name one or more source ids, or --all")
+        raise typer.Exit(2)
+    summaries = []
+    with _progress() as progress:
+        task = progress.add_task("loading sources", total=len(ids))
+        for sid in ids:
+            progress.update(task, description=f"loading {sid}")
+            summaries.extend(pipeline.load_source(settings, sid))
+            progress.advance(task)
+    if marts:
+        pipeline.build_marts(settings)
+    _print_summaries(summaries)
+
+
+def _print_summaries(summaries: list[dict]) -> None:
+    table = Table(title="loads")
+    for col in ("source", "file", "period", "status", "read", "published", "quarantined"):
+        table.add_column(col)
+    for s in summaries:
+        table.add_row(s["source_id"], (s["file_name"] + (f" [{s['sheet']}]" if s.get("sheet") else ""))[:50],
+                      str(s["period"]), s["status"], str(s["rows_read"]), str(s["rows_published"]), str(s["rows_quarantined"]))
+    console.print(table)
+
+
+@app.command("marts")
+def marts_cmd() -> None:
+    """Rebuild every mart from core."""
+    from transforms.pipeline import build_marts
+
+    for name, n in build_marts(Settings.from_env()).items():
+        console.print(f"marts.{name}: {n} rows")
+
+
+STATUS_SQL = """
+with ranked as (
+    select *, row_number() over (partition by source_id order by published_at desc, attempt desc) as rn
+    from ops.load_log
+)
+select source_id, domain, period, file_name || coalesce(' [' || sheet || ']', '') as file, status,
+       rows_read, rows_published, rows_quarantined, rows_blank, strftime(published_at, '%Y-%m-%d %H:%M:%S') as published_at
+from ranked where rn = 1 order by source_id
+"""
+
+
+@app.command()
+def status() -> None:
+    """Last load per source: rows read, published, quarantined, status."""
+    from warehouse.connection import connect_reader
+
+    settings = Settings.from_env()
+    try:
+        con = connect_reader(settings.warehouse)
+    except FileNotFoundError as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
+    try:
+        rel = con.sql(STATUS_SQL)
+        _print_rows(rel.columns, rel.fetchall(), "table")
+    finally:
+        con.close()
+
+
+def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
+    if fmt == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow(columns)
+        w.writerows(rows)
+        return
+    table = Table()
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*["" if v is None else str(v) for v in r])
+    console.print(table)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run against the warehouse (read-only).")],
+    fmt: Annotated[str, typer.Option("--format", help="table or csv")] = "table",
+) -> None:
+    """Run a read-only query against the warehouse."""
+    import duckdb
+
+    from warehouse.connection import connect_reader
+
+    if fmt not in ("table", "csv"):
+        err.print("--format must be table or csv")
+        raise typer.Exit(2)
+    settings = Settings.from_env()
+    try:
+        con = connect_reader(settings.warehouse)
+    except FileNotFoundError as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
+    try:
+        rel = con.sql(query)
+        if rel is None:
+            return
+        _print_rows(rel.columns, rel.fetchall(), fmt)
+    except duckdb.Error as exc:
+        err.print(f"[red]query failed:[/] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        con.close()
+
+
+@app.command()
+def demo(
+    direct: Annotated[bool, typer.Option(help="Skip Airflow and call the pipeline directly (debugging).")] = False,
+) -> None:
+    """Run the main job on the bundled data through the real Airflow DAGs, then summarise."""
+    from transforms.config import load_registry
+
+    settings = Settings.from_env()
+    registry = load_registry(settings.config)
+    t0 = time.perf_counter()
+    if direct:
+        load(source_ids=None, all_sources=True, marts=True)
+    else:
+        from dags.run_all import run_all
+
+        with _progress() as progress:
+            task = progress.add_task("running DAGs", total=len(registry.sources) + 1)
+
+            def tick(dag_id: str, state: str) -> None:
+                progress.update(task, description=f"{dag_id}: {state}")
+                progress.advance(task)
+
+            outcome = run_all(progress=tick)
+        failed = {k: v for k, v in outcome.items() if isinstance(v, dict) and v.get("state") not in ("success", None)}
+        if failed:
+            for dag_id, info in failed.items():
+                err.print(f"[red]{dag_id}[/]: {info}")
+            raise typer.Exit(1)
+    from transforms.summary import print_summary
+
+    print_summary(settings, console, time.perf_counter() - t0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,145 @@
+"""Vectorised parsers from source text to typed values, shared by every domain.
+
+Each parser takes a pandas Series of ``str`` (as read: untrimmed, possibly empty) and returns
+a Series of parsed values with ``<NA>``/``None`` where the text cannot be parsed, so that
+validation can quarantine the row with the raw text kept. Nothing here guesses: a value that
+could mean two things (``1.234,56``; ``04/13/2025``) is unparseable, never coerced.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pandas as pd
+
+# Amounts as UK public bodies write them (case 04 and the bundled spend files):
+#   25202.11  25,202.11  £25,202.11  -£81,770.30  £-6.18  (500.00)  150.00 CR  "29,512,539.75"
+# with stray spaces, non-breaking spaces and a damaged pound sign (U+FFFD, or 'Â£' mojibake).
+_AMOUNT_RE = re.compile(
+    r"""^(?P<lpar>\()?
+        (?P<sign1>[-+])?
+        (?:£|\ufffd|Â£|GBP)?
+        (?P<sign2>[-+])?
+        (?P<int>\d{1,3}(?:,\d{3})+|\d+)?
+        (?:\.(?P<frac>\d{1,2}))?
+        (?P<rpar>\))?
+        (?P<cr>CR|DR)?$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+_SPACES_RE = re.compile(r"[\s\u00a0\u2007\u202f]+")
+
+
+def parse_amount_text(text: str | None) -> str | None:
+    """Parse one amount to a canonical decimal string with two places (``"-81770.30"``).
+
+    Accepts thousands commas only in groups of three, at most two decimal places, a leading or
+    trailing minus, a pound sign (also damaged), accounting brackets and a trailing ``CR``
+    (credit, negative). Returns ``None`` for blanks and for anything else (``TBC``,
+    ``1.234,56``, ``12.345``): the caller quarantines, never stores 0 or NULL silently.
+    """
+    if text is None:
+        return None
+    s = _SPACES_RE.sub("", str(text))
+    if not s:
+        return None
+    m = _AMOUNT_RE.match(s)
+    if not m or (m["int"] is None and m["frac"] is None):
+        return None
+    if bool(m["lpar"]) != bool(m["rpar"]):
+        return None
+    negative = (
+        (m["sign1"] == "-")
+        + (m["sign2"] == "-")
+        + bool(m["lpar"])
+        + ((m["cr"] or "").upper() == "CR")
+    )
+    if negative > 1:
+        return None
+    whole = (m["int"] or "0").replace(",", "").lstrip("0") or "0"
+    frac = (m["frac"] or "").ljust(2, "0")
+    out = f"{whole}.{frac}"
+    return f"-{out}" if negative and out != "0.00" else out
+
+
+def parse_amounts(values: pd.Series) -> pd.Series:
+    """Series version of :func:`parse_amount_text` (object dtype: decimal strings or None).
+
+    Distinct values are parsed once and mapped back, so a million rows with a few thousand
+    distinct amounts cost a few thousand parses.
+    """
+    uniques = pd.unique(values.astype("string").fillna(""))
+    lookup = {u: parse_amount_text(u) for u in uniques}
+    return values.astype("string").fillna("").map(lookup).astype(object)
+
+
+_NUMBER_RE = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
+
+
+def parse_number_text(text: str | None) -> float | None:
+    """Parse a count or FTE (``5,847``, ``0.6``, ``1.0``, ``893.7739900000005``); None if not."""
+    if text is None:
+        return None
+    s = _SPACES_RE.sub("", str(text))
+    if not s or s in {"-", "."} or not _NUMBER_RE.match(s):
+        return None
+    return float(s.replace(",", ""))
+
+
+def parse_numbers(values: pd.Series) -> pd.Series:
+    """Series version of :func:`parse_number_text` (Float64 with <NA>)."""
+    uniques = pd.unique(values.astype("string").fillna(""))
+    lookup = {u: parse_number_text(u) for u in uniques}
+    return values.astype("string").fillna("").map(lookup).astype("Float64")
+
+
+EXCEL_EPOCH = date(1899, 12, 30)
+# Serial day numbers for 1982-01-01 .. 2064-12-31: outside that a bare integer is not a date.
+_SERIAL_MIN, _SERIAL_MAX = 29952, 60310
+
+
+def parse_date_text(text: str | None, formats: tuple[str, ...]) -> date | None:
+    """Parse one date, day first, with the source's formats in order, or an Excel serial.
+
+    ``strptime`` is strict: ``31/04/2025`` and ``04/13/2025`` are rejected, never rolled over
+    or read month first. Unpadded ``1/6/2015`` matches ``%d/%m/%Y``. Two-digit years
+    (``%y``) follow Python: 00–68 are 20xx. Excel serial day numbers (``41364`` = 2013-03-31)
+    are accepted whatever the formats, as spreadsheets export them mixed with text dates.
+    """
+    from datetime import datetime
+
+    if text is None:
+        return None
+    s = str(text).strip().strip("'").strip()
+    if not s:
+        return None
+    if s.isdigit() and _SERIAL_MIN <= int(s) <= _SERIAL_MAX:
+        return EXCEL_EPOCH + timedelta(days=int(s))
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+        formats = (*formats, "%Y-%m-%d")
+    for fmt in formats:
+        try:
+            return datetime.strptime(s, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_dates(values: pd.Series, formats: tuple[str, ...]) -> pd.Series:
+    """Series version of :func:`parse_date_text` (object dtype of ``datetime.date`` or None).
+
+    Distinct texts are parsed once (a monthly file has a few dozen distinct dates)."""
+    uniques = pd.unique(values.astype("string").fillna(""))
+    lookup = {u: parse_date_text(u, formats) for u in uniques}
+    return values.astype("string").fillna("").map(lookup).astype(object)
+
+
+def clean_text(values: pd.Series) -> pd.Series:
+    """Trim whitespace (including non-breaking spaces); blank becomes None."""
+    s = values.astype("string").str.replace("\u00a0", " ", regex=False).str.strip()
+    return s.mask(s == "", None).astype(object)
+
+
+def clean_code(values: pd.Series) -> pd.Series:
+    """Codes are text exactly as sent (leading zeros kept), trimmed; blank becomes None."""
+    return clean_text(values)

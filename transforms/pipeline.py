@@ -1,0 +1,465 @@
+"""The step functions that Airflow tasks and the ``ngss`` CLI call.
+
+Each step takes and returns small JSON-serialisable dicts (safe for XCom); frames never travel
+between steps, only paths to parquet files under ``$NGSS_HOME/work/<load_id>/``.
+
+Steps, in order::
+
+    pull(settings, source_id)   -> [archived file dict]   files found in the landing folder,
+                                                          archived under their SHA-256
+    stage(settings, archived)   -> [load ref dict]        read, validate (GX), split, normalise;
+                                                          one ref per table (sheet)
+    publish(settings, refs)     -> [load summary dict]    single writer: each partition replaced
+                                                          in one transaction
+    build_marts(settings)       -> {mart: rows}           single writer
+
+``pull`` and ``stage`` never open the warehouse, so any number of them may run side by side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from transforms.config import DomainSpec, Registry, SourceSpec, load_registry
+from transforms.errors import FileRejected
+from transforms.rawtable import RawTable, SheetRejected
+from transforms.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EARLIEST_PERIOD = date(2000, 1, 1)
+_SAFE_EXT = re.compile(r"^(\.[A-Za-z0-9]{1,8}){1,2}$")
+
+
+# --------------------------------------------------------------------------------------- pull
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def landing_files(settings: Settings, source: SourceSpec) -> list[Path]:
+    """Regular files in the source's landing folder matching its pattern, sorted by name.
+
+    Only files that resolve inside the landing folder count (a symlink pointing elsewhere is
+    ignored with a warning)."""
+    folder = (settings.landing / source.pull.path).resolve()
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(folder.glob(source.pull.pattern)):
+        real = path.resolve()
+        if not real.is_file():
+            continue
+        if folder not in real.parents:
+            log.warning("ignoring %s: it resolves outside the landing folder %s", path, folder)
+            continue
+        out.append(path)
+    return out
+
+
+def pull(settings: Settings, source_id: str) -> list[dict[str, Any]]:
+    """Find the source's files in its landing folder and archive each as received.
+
+    The archive path is ``archive/<body>/<domain>/<sha256><ext>``: the same bytes always land
+    in the same place, so pulling twice stores nothing new.
+
+    Returns:
+        One dict per file: ``source_id``, ``file_name``, ``sha256``, ``archive_path``,
+        ``size_bytes``, ``received_at`` (ISO UTC).
+    """
+    source = load_registry(settings.config).source(source_id)
+    if source.pull.method != "local":
+        raise NotImplementedError(
+            f"{source_id}: pull method {source.pull.method!r} is configured through the Airflow "
+            f"connection {source.pull.conn_id!r}; only 'local' runs outside Airflow"
+        )
+    out = []
+    for path in landing_files(settings, source):
+        digest = sha256_file(path)
+        ext = "".join(path.suffixes[-2:]).lower()
+        ext = ext if _SAFE_EXT.match(ext) else ""
+        target = settings.archive / source.body / source.domain / f"{digest}{ext}"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        out.append(
+            {
+                "source_id": source_id,
+                "file_name": path.name,
+                "sha256": digest,
+                "archive_path": str(target),
+                "size_bytes": target.stat().st_size,
+                "received_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+    log.info("%s: %d file(s) in landing folder", source_id, len(out))
+    return out
+
+
+# -------------------------------------------------------------------------------------- stage
+@cache
+def _resolver(config_dir: str):
+    from transforms.resolve import OrganisationResolver
+
+    return OrganisationResolver.from_reference(Path(config_dir) / "reference")
+
+
+def make_load_id(source_id: str, sha256: str, sheet: str | None) -> str:
+    """Stable load id: the same source, bytes and sheet always give the same id, so a rerun
+    of a file is the same load (a new attempt in ``ops.load_log``)."""
+    return hashlib.sha256(f"{source_id}|{sha256}|{sheet or ''}".encode()).hexdigest()[:16]
+
+
+CANONICAL_EXTRAS = {
+    "spend": ["department_code", "entity_code", "business_unit", "supplier_key", "is_redacted_payee"],
+    "posts": ["grade_as_sent", "organisation_code", "parent_code", "post_kind", "back_office_function"],
+    "workforce": ["organisation_code", "parent_code"],
+}
+FACT_TABLE = {"spend": "core.fct_spend", "posts": "core.fct_post", "workforce": "core.fct_workforce"}
+_POSTS_DROP = {"organisation", "parent_department"}
+
+
+def stage(settings: Settings, archived: dict[str, Any]) -> list[dict[str, Any]]:
+    """Read, validate, split and normalise one archived file.
+
+    Writes, for each table (a CSV file has one; a workbook one per sheet) under
+    ``work/<load_id>/``: ``canonical.parquet`` (rows to publish, the fact table's columns),
+    ``quarantine.parquet`` (``source_line``, ``rule_ids``, ``reason``, ``raw_json``) and
+    ``validation.json`` (every expectation's result).
+
+    Returns:
+        One load ref per table: ``load_id``, ``source_id``, ``body_code``, ``domain``,
+        ``file_name``, ``sheet``, ``sha256``, ``archive_path``, ``period`` (ISO or None),
+        ``status`` (``staged`` or ``rejected``), ``reject_rule``, ``reject_detail``,
+        ``rows_read``, ``rows_good``, ``rows_quarantined``, ``rows_blank``, ``encoding``,
+        ``header_line``, ``work_dir``, ``started_at``, ``staged_at``, ``stage_seconds``.
+    """
+    from transforms.read import read_file
+    from transforms.stage import header_hints
+
+    t0 = time.perf_counter()
+    started = datetime.now(UTC)
+    registry = load_registry(settings.config)
+    source = registry.source(archived["source_id"])
+    domain = registry.domains[source.domain]
+    path = Path(archived["archive_path"])
+    name = archived["file_name"]
+    try:
+        tables: list[RawTable | SheetRejected] = read_file(path, source.reader, header_hints(source, domain), name)
+    except FileRejected as exc:
+        tables = [exc]  # type: ignore[list-item]
+    except (OSError, ValueError, UnicodeError) as exc:  # unreadable container (bad zip, bad xls)
+        tables = [FileRejected(name, "file.unreadable", f"the file cannot be read: {exc}")]  # type: ignore[list-item]
+    refs = []
+    for table in tables:
+        refs.append(_stage_one(settings, registry, source, domain, archived, table, started))
+    for ref in refs:
+        ref["stage_seconds"] = round(time.perf_counter() - t0, 3) / max(len(refs), 1)
+    return refs
+
+
+def _base_ref(source: SourceSpec, archived: dict[str, Any], sheet: str | None, started: datetime) -> dict[str, Any]:
+    load_id = make_load_id(source.source_id, archived["sha256"], sheet)
+    return {
+        "load_id": load_id,
+        "source_id": source.source_id,
+        "body_code": source.body,
+        "domain": source.domain,
+        "file_name": archived["file_name"],
+        "sheet": sheet,
+        "sha256": archived["sha256"],
+        "archive_path": archived["archive_path"],
+        "period": None,
+        "status": "staged",
+        "reject_rule": None,
+        "reject_detail": None,
+        "rows_read": 0,
+        "rows_good": 0,
+        "rows_quarantined": 0,
+        "rows_blank": 0,
+        "encoding": None,
+        "header_line": None,
+        "work_dir": None,
+        "started_at": started.isoformat(),
+        "staged_at": None,
+    }
+
+
+def _file_result(rule_id: str, success: bool, description: str, fix: str, detail: dict | None = None):
+    from expectations.validate import RuleResult
+
+    return RuleResult(
+        rule_id=rule_id,
+        level="file",
+        description=description,
+        how_to_fix=fix,
+        rule_source="ngss DESIGN.md §3 (file-level rules)",
+        expectation_type=f"ngss:{rule_id}",
+        column=None,
+        success=success,
+        element_count=None,
+        unexpected_count=None,
+        kwargs=detail or {},
+    )
+
+
+def _stage_one(
+    settings: Settings,
+    registry: Registry,
+    source: SourceSpec,
+    domain: DomainSpec,
+    archived: dict[str, Any],
+    table: RawTable | SheetRejected | FileRejected,
+    started: datetime,
+) -> dict[str, Any]:
+    from expectations.validate import run_suite
+    from transforms.stage import find_period, map_columns, snapshot_date, stage_table
+
+    sheet = getattr(table, "sheet", None)
+    ref = _base_ref(source, archived, sheet, started)
+    work = settings.work / ref["load_id"]
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    ref["work_dir"] = str(work)
+    results = []
+
+    def reject(rule_id: str, detail: str, description: str, fix: str) -> dict[str, Any]:
+        ref["status"] = "rejected"
+        ref["reject_rule"] = rule_id
+        ref["reject_detail"] = detail
+        results.append(_file_result(rule_id, False, description, fix, {"detail": detail}))
+        return ref
+
+    if isinstance(table, FileRejected):
+        reject(table.rule_id, str(table), "The file can be read as a table.", "Send the extract as a CSV or spreadsheet with a header row.")
+        return _finish(ref, work, results, None, [], None)
+    if isinstance(table, SheetRejected):
+        reject("file.not_tabular", table.reason, "The sheet is a data table with a header row naming the expected columns.", "Send the data sheet alone, with one header row and one row per organisation.")
+        return _finish(ref, work, results, None, [], None)
+
+    ref["rows_read"] = len(table.rows)
+    ref["rows_blank"] = table.blank_rows
+    ref["encoding"] = table.encoding
+    ref["header_line"] = table.header_line
+    raw_records = _raw_records(table)
+    colmap = map_columns(table, source, domain)
+    ok_required = not colmap.missing_required
+    results.append(_file_result(
+        "file.required_columns", ok_required,
+        "Every required column of the domain is present.",
+        "Add the missing column, or map its header name in the source's configuration.",
+        {"missing": colmap.missing_required, "mapped": colmap.fields},
+    ))
+    if not ok_required:
+        reject("file.required_columns",
+               f"{table.file}, line {table.header_line}: required column(s) missing: {', '.join(colmap.missing_required)} "
+               f"(header has {', '.join(table.columns)})",
+               "Every required column of the domain is present.", "Add the missing column or map its name.")
+        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, "file.required_columns"), None)
+    ok_columns = not colmap.unexpected
+    results.append(_file_result(
+        "file.no_unexpected_columns", ok_columns,
+        "Every column holding data is mapped to the canonical model or listed as ignored, so nothing is dropped silently.",
+        "Rename the column back, or ask for the new column to be mapped in the source's configuration.",
+        {"unexpected": colmap.unexpected},
+    ))
+    if not ok_columns:
+        results.pop()
+        reject("file.no_unexpected_columns",
+               f"{table.file}, line {table.header_line}: column(s) not in the source's configuration: "
+               f"{', '.join(repr(c) for c in colmap.unexpected)}; expected columns: {', '.join(colmap.fields.values())}",
+               "Every column holding data is mapped or ignored.", "Map the new column in the configuration.")
+        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, "file.no_unexpected_columns"), None)
+
+    resolver = _resolver(str(settings.config))
+    staged = stage_table(table, source, domain, colmap, resolver, registry.mappings)
+    period, how = find_period(staged, table, source, archived["file_name"])
+    latest = date.today() + timedelta(days=62)
+    if period is None or not (EARLIEST_PERIOD <= period <= latest):
+        detail = f"{table.file}: period cannot be determined ({how})" if period is None else (
+            f"{table.file}: period {period} (from the {how}) is outside the expected window {EARLIEST_PERIOD}..{latest}")
+        reject("file.period_in_window", detail, "The file's period can be found and lies in the expected window.",
+               "Check the dates in the file (day first) and the file name.")
+        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, "file.period_in_window"), None)
+    ref["period"] = period.isoformat()
+    results.extend(run_suite("file", staged))
+    row_results = run_suite(f"{domain.name}.row", staged)
+    results.extend(row_results)
+    if any(not r.success for r in results if r.level == "file"):
+        failed = next(r for r in results if r.level == "file" and not r.success)
+        ref.update(status="rejected", reject_rule=failed.rule_id,
+                   reject_detail=f"{table.file}: {failed.description} (failed)")
+        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, failed.rule_id), None)
+
+    broken: dict[int, list[str]] = {}
+    for r in row_results:
+        for line in r.failing_lines:
+            broken.setdefault(line, []).append(r.rule_id)
+    share = len(broken) / max(len(staged), 1)
+    tol = source.tolerance.max_quarantine_share
+    results.append(_file_result(
+        "file.bad_row_share", share <= tol,
+        f"At most {tol:.0%} of the file's rows break row-level rules.",
+        "Fix the rows listed, then send the whole file again.",
+        {"share": round(share, 4), "tolerated": tol},
+    ))
+    quarantine = _quarantine_records(ref, raw_records, broken)
+    if share > tol:
+        ref.update(status="rejected", reject_rule="file.bad_row_share",
+                   reject_detail=f"{table.file}: {len(broken)} of {len(staged)} rows ({share:.1%}) break row rules; tolerated {tol:.0%}")
+        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, "file.bad_row_share", broken), None)
+    good = staged[~staged["source_line"].isin(list(broken))]
+    canonical = _canonical(good, source, domain, ref, table, period)
+    return _finish(ref, work, results, canonical, quarantine, period)
+
+
+def _raw_records(table: RawTable) -> list[tuple[int, str]]:
+    out = []
+    for line, row in zip(table.lines, table.rows, strict=True):
+        record = {c: v for c, v in zip(table.columns, row, strict=True) if v != ""}
+        if line in table.extra_cells:
+            record["(beyond last column)"] = " | ".join(table.extra_cells[line])
+        out.append((line, json.dumps(record, ensure_ascii=False)))
+    return out
+
+
+def _reason(rule_ids: list[str]) -> str:
+    from expectations.suites import rule_catalogue
+
+    cat = rule_catalogue()
+    return " ".join(f"[{r}] {cat.get(r, {}).get('description', r)}" for r in rule_ids)
+
+
+def _quarantine_records(ref, raw_records, broken: dict[int, list[str]]) -> list[dict[str, Any]]:
+    return [
+        {"source_line": line, "rule_ids": broken[line], "reason": _reason(broken[line]), "raw_json": raw}
+        for line, raw in raw_records
+        if line in broken
+    ]
+
+
+def _all_quarantined(ref, raw_records, file_rule: str, broken: dict[int, list[str]] | None = None):
+    """Every row of a rejected file is kept in quarantine under the file rule (and its own row
+    rules, when known), so nothing read is lost."""
+    broken = broken or {}
+    out = []
+    for line, raw in raw_records:
+        rules = [file_rule, *broken.get(line, [])]
+        out.append({
+            "source_line": line,
+            "rule_ids": rules,
+            "reason": f"[{file_rule}] the whole file was rejected: {ref['reject_detail']}"
+            + ((" " + _reason(broken[line])) if line in broken else ""),
+            "raw_json": raw,
+        })
+    return out
+
+
+def _canonical(good: pd.DataFrame, source: SourceSpec, domain: DomainSpec, ref, table: RawTable, period: date) -> pd.DataFrame:
+    from transforms.stage import snapshot_date
+
+    fields = list(domain.fields)
+    if domain.name == "posts":
+        fields = [f for f in fields if f not in _POSTS_DROP] + ["organisation", "parent_department"]
+    cols = fields + CANONICAL_EXTRAS.get(domain.name, [])
+    out = good[["source_line", *dict.fromkeys(cols)]].copy()
+    out.insert(0, "load_id", ref["load_id"])
+    out.insert(1, "source_id", source.source_id)
+    out.insert(2, "body_code", source.body)
+    out.insert(3, "period", period)
+    out.insert(4, "source_file", table.file)
+    if domain.name == "posts":
+        out["snapshot_date"] = snapshot_date(source, table.file, period)
+        out = out.drop(columns=["grade"]).rename(columns={"grade_as_sent": "grade_as_sent"})
+        out["grade"] = good["grade"].values
+    if domain.name == "workforce":
+        out["sheet"] = table.sheet
+        out = out.drop(columns=[c for c in ("organisation_type", "year", "month") if c in out])
+    return out
+
+
+def _finish(ref, work: Path, results, canonical: pd.DataFrame | None, quarantine: list[dict], period) -> dict[str, Any]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (work / "validation.json").write_text(
+        json.dumps([r.as_record(ref["load_id"]) for r in results], default=str, ensure_ascii=False),
+        encoding="utf-8",
+    )
+    qtable = pa.Table.from_pylist(
+        quarantine,
+        schema=pa.schema([("source_line", pa.int64()), ("rule_ids", pa.list_(pa.string())),
+                          ("reason", pa.string()), ("raw_json", pa.string())]),
+    )
+    pq.write_table(qtable, work / "quarantine.parquet")
+    if canonical is not None:
+        pq.write_table(pa.Table.from_pandas(canonical, preserve_index=False), work / "canonical.parquet")
+    ref["rows_good"] = 0 if canonical is None else len(canonical)
+    ref["rows_quarantined"] = len(quarantine)
+    ref["staged_at"] = datetime.now(UTC).isoformat()
+    if ref["rows_good"] + ref["rows_quarantined"] != ref["rows_read"]:
+        raise AssertionError(
+            f"{ref['file_name']}: rows read {ref['rows_read']} != good {ref['rows_good']} + quarantined {ref['rows_quarantined']}"
+        )
+    (work / "ref.json").write_text(json.dumps(ref, default=str), encoding="utf-8")
+    return ref
+
+
+# ------------------------------------------------------------------------------------ publish
+def publish(settings: Settings, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Publish staged loads, each in its own transaction (see :mod:`warehouse.publish`).
+
+    Returns one summary per ref: ``load_id``, ``source_id``, ``period``, ``status``,
+    ``rows_read``, ``rows_published``, ``rows_quarantined``, ``replaced_load_id``.
+    """
+    from warehouse.connection import connect_writer
+    from warehouse.publish import publish_load, refresh_dimensions
+
+    registry = load_registry(settings.config)
+    con = connect_writer(settings.warehouse)
+    try:
+        refresh_dimensions(con, _resolver(str(settings.config)))
+        out = []
+        for ref in refs:
+            table = FACT_TABLE[registry.source(ref["source_id"]).domain]
+            out.append(publish_load(con, ref, table))
+        return out
+    finally:
+        con.close()
+
+
+def build_marts(settings: Settings) -> dict[str, int]:
+    """Rebuild every mart from ``core`` in one transaction; returns row counts per mart."""
+    from warehouse.connection import connect_writer
+    from warehouse.models import build_all
+
+    con = connect_writer(settings.warehouse)
+    try:
+        return build_all(con)
+    finally:
+        con.close()
+
+
+def load_source(settings: Settings, source_id: str) -> list[dict[str, Any]]:
+    """Pull, stage and publish one source outside Airflow (CLI ``ngss load``)."""
+    refs = [ref for archived in pull(settings, source_id) for ref in stage(settings, archived)]
+    return publish(settings, refs)

@@ -1,0 +1,52 @@
+"""The reader's output: one table of text cells with their source positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RawTable:
+    """Rows of one file (or one spreadsheet sheet) exactly as read, all text.
+
+    Attributes:
+        file: file name as received (no directory).
+        columns: header names as in the file, trimmed; repeated names are made unique by a
+            ``#2``, ``#3`` suffix in order of position; an empty header cell over a column that
+            holds data becomes ``#<position>`` (1-based); empty header cells over empty columns
+            are dropped (padding).
+        rows: the data records, each a list of ``str`` (``""`` for an empty cell), as long as
+            ``columns``. Blank records (every cell empty) are not rows: they are counted in
+            ``blank_rows``.
+        lines: for each row, the 1-based physical line where the record starts (CSV) or the
+            1-based row number in the sheet (spreadsheets).
+        header_line: the 1-based line (or sheet row) of the (last) header record.
+        blank_rows: records after the header with every cell empty (padding, not data).
+        preamble_rows: records above the header (titles).
+        extra_cells: line -> the non-empty cells found beyond the header's width on that row
+            (ragged rows); such rows are quarantined by validation, never silently trimmed.
+        sheet: sheet name for spreadsheets, else ``None``.
+        encoding: the text encoding used (CSV), e.g. ``cp1252`` or ``utf-8-sig``.
+        delimiter: the field delimiter used (CSV).
+    """
+
+    file: str
+    columns: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+    header_line: int
+    blank_rows: int = 0
+    preamble_rows: int = 0
+    extra_cells: dict[int, list[str]] = field(default_factory=dict)
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+@dataclass
+class SheetRejected:
+    """A spreadsheet sheet that is not a data table, with the reason in plain English."""
+
+    file: str
+    sheet: str
+    reason: str

@@ -1,0 +1,301 @@
+"""Read a received file into a :class:`~transforms.rawtable.RawTable` of text cells.
+
+One generic reader for every source; what differs between bodies is configuration
+(:class:`~transforms.config.ReaderSpec`), never a code branch per file.
+
+CSV reading, step by step:
+
+1. **Encoding.** A byte-order mark decides (UTF-8/16/32). Otherwise the file is decoded as
+   UTF-8, and only the byte sequences that are not valid UTF-8 are decoded with the legacy
+   code page (``cp1252`` unless the source sets ``reader.encoding``). This reads pure cp1252
+   files (``£`` as byte 0xA3), pure UTF-8 files, and the mixed files real ledgers produce (a
+   cp1252 file with a few UTF-8 replacement characters where a ``£`` was lost upstream)
+   without a per-file setting. charset-normalizer is not trusted to choose the code page: on
+   short UK files it picks cp1250, where 0xA3 is ``Ł``.
+2. **Dialect.** clevercsv's sniffer picks delimiter and quote character from the first lines;
+   the stdlib ``csv`` module then parses the whole text, so quoted line breaks stay inside
+   their field and each record keeps the physical line it starts on.
+3. **Header by content.** Unless ``reader.header_row`` is set, the header is the record among
+   the first 30 that names the most known column labels (title rows above it are preamble).
+4. **Shape.** Blank records are counted, not kept; empty-header columns that are entirely empty
+   (padding such as HM Treasury's 242 empty columns) are dropped; repeated header names are
+   numbered by position (``Account Code#2``); cells beyond the header's width are kept aside
+   per line so validation can quarantine the row rather than trim it silently.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import logging
+from pathlib import Path
+
+import clevercsv
+
+from transforms.config import ReaderSpec, normalise_label
+from transforms.errors import FileRejected
+from transforms.rawtable import RawTable, SheetRejected
+
+log = logging.getLogger(__name__)
+
+HEADER_SEARCH_RECORDS = 30
+_LEGACY_DEFAULT = "cp1252"
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+csv.field_size_limit(256 * 1024 * 1024)
+
+
+def _legacy_fallback(codec: str):
+    def handler(exc: UnicodeError) -> tuple[str, int]:
+        if not isinstance(exc, UnicodeDecodeError):
+            raise exc
+        bad = exc.object[exc.start : exc.end]
+        return bad.decode(codec, errors="replace"), exc.end
+
+    return handler
+
+
+def decode_bytes(data: bytes, encoding: str = "auto") -> tuple[str, str]:
+    """Decode a file's bytes to text.
+
+    Args:
+        data: the file as received.
+        encoding: ``auto``, or a codec name. With a legacy codec name (e.g. ``cp1252``) the
+            text is still decoded as UTF-8 first and the codec only fills in the byte
+            sequences that are not UTF-8; ``strict:<codec>`` decodes with that codec alone.
+
+    Returns:
+        ``(text, description)``, description naming what was used, e.g. ``utf-8`` or
+        ``utf-8+cp1252`` (mixed) or ``cp1252``.
+    """
+    if encoding.startswith("strict:"):
+        codec = encoding.split(":", 1)[1]
+        return data.decode(codec, errors="replace"), codec
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace"), codec
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    legacy = _LEGACY_DEFAULT if encoding in ("auto", "utf-8", "utf8") else encoding
+    name = f"ngss-fallback-{legacy}"
+    try:
+        codecs.lookup_error(name)
+    except LookupError:
+        codecs.register_error(name, _legacy_fallback(legacy))
+    text = data.decode("utf-8", errors=name)
+    # Was anything decoded as UTF-8 beyond ASCII? Then the file is mixed, else purely legacy.
+    mixed = any(ord(c) > 0x7F for c in data.decode("utf-8", errors="ignore"))
+    return text, (f"utf-8+{legacy}" if mixed else legacy)
+
+
+def sniff_dialect(text: str, delimiter: str = "auto") -> tuple[str, str]:
+    """Choose ``(delimiter, quotechar)`` for CSV text with clevercsv, from its first 40 lines.
+
+    A configured delimiter wins. Falls back to comma and double quote when the sample is too
+    small to tell (a one-column file) or the sniffer finds no quote character.
+    """
+    if delimiter != "auto":
+        return delimiter, '"'
+    sample = "\n".join(text.splitlines()[:40])
+    try:
+        dialect = clevercsv.Sniffer().sniff(sample)
+    except Exception:  # clevercsv raises its own Error or ValueError on degenerate input
+        dialect = None
+    delim = getattr(dialect, "delimiter", "") or ","
+    quote = getattr(dialect, "quotechar", "") or '"'
+    if delim not in ",;\t|":
+        log.info("sniffer proposed delimiter %r; using ','", delim)
+        delim = ","
+    return delim, quote
+
+
+def _records(text: str, delimiter: str, quotechar: str) -> list[tuple[int, list[str]]]:
+    """All CSV records with the 1-based physical line each starts on."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar, strict=False)
+    out: list[tuple[int, list[str]]] = []
+    prev_end = 0
+    for record in reader:
+        out.append((prev_end + 1, record))
+        prev_end = reader.line_num
+    return out
+
+
+def _is_blank(cells: list[str]) -> bool:
+    return all(not c.strip() for c in cells)
+
+
+def find_header(records: list[list[str]], header_hints: set[str], stacked: int = 1) -> int | None:
+    """Index of the header record: the first among the first 30 naming the most hints.
+
+    Args:
+        records: records as lists of cells.
+        header_hints: known column labels, already passed through ``normalise_label``.
+        stacked: number of stacked header records (their labels are joined per column).
+
+    Returns:
+        The index of the last header record, or ``None`` when no record names two hints.
+    """
+    best, best_score = None, 1
+    for i in range(min(len(records), HEADER_SEARCH_RECORDS)):
+        names = flatten_header(records[max(0, i - stacked + 1) : i + 1])
+        score = len({normalise_label(n) for n in names} & header_hints)
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+def flatten_header(rows: list[list[str]]) -> list[str]:
+    """Join stacked header rows into one name per column.
+
+    Blank cells in upper rows take the value to their left (merged cells), so
+    ``["Payroll staff", ""] / ["EO", ""] / ["Headcount", "FTE"]`` becomes
+    ``["Payroll staff EO Headcount", "Payroll staff EO FTE"]``.
+    """
+    if len(rows) == 1:
+        return [c.strip() for c in rows[0]]
+    width = max(len(r) for r in rows)
+    filled: list[list[str]] = []
+    for depth, row in enumerate(rows):
+        cells = [c.strip() for c in row] + [""] * (width - len(row))
+        if depth < len(rows) - 1:
+            last = ""
+            for j, c in enumerate(cells):
+                if c:
+                    last = c
+                elif last and (depth == 0 or filled[depth - 1][j] == filled[depth - 1][j - 1] if j else False):
+                    cells[j] = last
+        filled.append(cells)
+    return [" ".join(p for p in (filled[d][j] for d in range(len(rows))) if p) for j in range(width)]
+
+
+def shape_table(
+    file: str,
+    records: list[tuple[int, list[str]]],
+    header_index: int,
+    stacked: int = 1,
+    drop_columns: tuple[str, ...] = (),
+) -> RawTable:
+    """Turn located records into a RawTable: name columns, drop padding, pad ragged rows.
+
+    Args:
+        file: file name for messages.
+        records: ``(line, cells)`` pairs for the whole file or sheet.
+        header_index: index in ``records`` of the last header record.
+        stacked: number of stacked header records ending at ``header_index``.
+        drop_columns: header names removed before anything is stored (personal data).
+    """
+    header = flatten_header([r for _, r in records[header_index - stacked + 1 : header_index + 1]])
+    body = records[header_index + 1 :]
+    data = [(line, cells) for line, cells in body if not _is_blank(cells)]
+    blank = len(body) - len(data)
+    width = len(header)
+    # An empty header cell over a column that holds data keeps the column as '#<n>'.
+    has_data = [False] * width
+    for _, cells in data:
+        for j in range(min(width, len(cells))):
+            if not has_data[j] and cells[j].strip():
+                has_data[j] = True
+    names: list[str | None] = []
+    seen: dict[str, int] = {}
+    for j, h in enumerate(header):
+        if not h:
+            names.append(f"#{j + 1}" if has_data[j] else None)
+            continue
+        seen[h] = seen.get(h, 0) + 1
+        names.append(h if seen[h] == 1 else f"{h}#{seen[h]}")
+    drop = {normalise_label(d) for d in drop_columns}
+    keep = [j for j, n in enumerate(names) if n is not None and normalise_label(n) not in drop]
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    extra: dict[int, list[str]] = {}
+    for line, cells in data:
+        if len(cells) > width:
+            beyond = [c for c in cells[width:] if c.strip()]
+            if beyond:
+                extra[line] = beyond
+        cells = cells + [""] * (width - len(cells))
+        rows.append([cells[j] for j in keep])
+        lines.append(line)
+    return RawTable(
+        file=file,
+        columns=[names[j] for j in keep],  # type: ignore[misc]
+        rows=rows,
+        lines=lines,
+        header_line=records[header_index][0],
+        blank_rows=blank,
+        preamble_rows=header_index - stacked + 1,
+        extra_cells=extra,
+    )
+
+
+def read_csv_text(
+    file: str, text: str, spec: ReaderSpec, header_hints: set[str]
+) -> RawTable:
+    """Parse decoded CSV text into a RawTable (see the module docstring).
+
+    Raises:
+        FileRejected: ``file.no_header`` when no header record is found.
+    """
+    delim, quote = sniff_dialect(text, spec.delimiter)
+    records = _records(text, delim, quote)
+    cells_only = [r for _, r in records]
+    if spec.header_row is not None:
+        idx = spec.header_row - 1 + spec.header_rows - 1
+        if idx >= len(records):
+            raise FileRejected(file, "file.no_header", f"header_row {spec.header_row} is past the end of the file")
+    else:
+        found = find_header(cells_only, header_hints, spec.header_rows)
+        if found is None:
+            raise FileRejected(
+                file,
+                "file.no_header",
+                "no record among the first 30 names at least two expected columns "
+                f"(expected names such as {sorted(header_hints)[:8]})",
+                line=1,
+            )
+        idx = found
+    table = shape_table(file, records, idx, spec.header_rows, spec.drop_columns)
+    table.delimiter = delim
+    return table
+
+
+def read_file(
+    path: Path, spec: ReaderSpec, header_hints: set[str], file_name: str | None = None
+) -> list[RawTable | SheetRejected]:
+    """Read one received file into tables of text (one per sheet for spreadsheets).
+
+    Args:
+        path: the archived file.
+        spec: the source's reader options.
+        header_hints: normalised labels of the domain's columns (aliases plus the source's
+            configured headers), used to find the header by content.
+        file_name: the name the file was received under (for messages); default ``path.name``.
+
+    Returns:
+        A list of :class:`RawTable` (CSV: exactly one) and, for workbooks,
+        :class:`SheetRejected` for sheets that are not data tables.
+
+    Raises:
+        FileRejected: ``file.empty`` for a 0-byte file, ``file.no_header`` when no header is found.
+    """
+    name = file_name or path.name
+    data = path.read_bytes()
+    if not data.strip():
+        raise FileRejected(name, "file.empty", "the file is empty (0 bytes or only whitespace)")
+    if spec.format == "excel":
+        from transforms.read_excel import read_workbook
+
+        return list(read_workbook(path, spec, header_hints))
+    text, used = decode_bytes(data, spec.encoding)
+    table = read_csv_text(name, text, spec, header_hints)
+    table.encoding = used
+    return [table]

@@ -1,0 +1,307 @@
+"""Stage one read table: map columns, parse types, derive the columns validation checks.
+
+``stage_table`` turns a :class:`~transforms.rawtable.RawTable` into a *staged frame*: one row
+per source row, the domain's canonical fields typed (``None`` where the text could not be
+parsed), plus helper columns the row suites check (``is_totals_row``, ``has_extra_cells``,
+``entity_code``, ``senior_fte`` ...). Validation then decides which rows publish.
+
+Staged frame columns (pandas, object dtype unless noted):
+
+* ``source_line`` (int64): physical line of the record in the file.
+* every canonical field of the domain (text as ``str``; ``amount`` fields as decimal strings
+  with two places, e.g. ``"-81770.30"``; ``date`` fields as ``datetime.date``; ``number``
+  fields as Float64).
+* domain extras, see :func:`_spend`, :func:`_posts` and :func:`_workforce`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from transforms.config import DomainSpec, SourceSpec, normalise_label
+from transforms.parse import (
+    clean_code,
+    clean_text,
+    parse_amounts,
+    parse_dates,
+    parse_number_text,
+    parse_numbers,
+)
+from transforms.rawtable import RawTable
+from transforms.resolve import OrganisationResolver, is_redacted_payee, supplier_key
+
+
+@dataclass
+class ColumnMap:
+    """How a table's source columns map to the domain's fields.
+
+    Attributes:
+        fields: canonical field -> source column name.
+        missing_required: required fields with no source column (file-level rejection).
+        unexpected: source columns holding data that are neither mapped nor ignored.
+    """
+
+    fields: dict[str, str]
+    missing_required: list[str]
+    unexpected: list[str]
+
+
+def header_hints(source: SourceSpec, domain: DomainSpec) -> set[str]:
+    """Normalised labels the reader uses to find the header record by content."""
+    hints = {normalise_label(a) for spec in domain.fields.values() for a in spec.aliases}
+    hints |= {normalise_label(a) for names in source.columns.values() for a in names}
+    hints |= {normalise_label(a) for a in source.ignore_columns}
+    return hints
+
+
+def map_columns(table: RawTable, source: SourceSpec, domain: DomainSpec) -> ColumnMap:
+    """Map source columns to canonical fields: the source's own ``columns`` entries first, then
+    the domain's aliases; names are compared with :func:`normalise_label`.
+
+    A source column is used for one field at most. Columns holding data that are neither
+    mapped nor in ``ignore_columns`` are reported as unexpected (schema drift)."""
+    by_label: dict[str, str] = {}
+    for col in table.columns:
+        by_label.setdefault(normalise_label(col), col)
+    fields: dict[str, str] = {}
+    used: set[str] = set()
+    # Explicit source mappings first for every field, so an alias never steals a column that
+    # the source assigned elsewhere.
+    for field in domain.fields:
+        for cand in source.columns.get(field, ()):
+            col = by_label.get(normalise_label(cand))
+            if col is not None and col not in used:
+                fields[field] = col
+                used.add(col)
+                break
+    for field, spec in domain.fields.items():
+        if field in fields or field in source.columns:
+            continue
+        for cand in spec.aliases:
+            col = by_label.get(normalise_label(cand))
+            if col is not None and col not in used:
+                fields[field] = col
+                used.add(col)
+                break
+    missing = [
+        f
+        for f, spec in domain.fields.items()
+        if spec.required and f not in fields and f not in source.constants
+    ]
+    ignored = {normalise_label(c) for c in source.ignore_columns}
+    idx = {c: i for i, c in enumerate(table.columns)}
+    unexpected = [
+        c
+        for c in table.columns
+        if c not in used
+        and normalise_label(c) not in ignored
+        and any(r[idx[c]].strip() for r in table.rows)
+    ]
+    return ColumnMap(fields=fields, missing_required=missing, unexpected=unexpected)
+
+
+def _typed(field_type: str, raw: pd.Series, source: SourceSpec, from_sheet: bool) -> pd.Series:
+    if field_type == "amount":
+        parsed = parse_amounts(raw)
+        if from_sheet:
+            # Spreadsheet cells hold binary floats (32489663.800000004): round to pence.
+            fallback = raw.map(lambda t: _round_pence(parse_number_text(t)))
+            parsed = parsed.where(parsed.notna(), fallback)
+        return parsed
+    if field_type == "date":
+        return parse_dates(raw, source.values.date_formats)
+    if field_type in ("number", "integer"):
+        return parse_numbers(raw)
+    if field_type == "code":
+        return clean_code(raw)
+    return clean_text(raw)
+
+
+def _round_pence(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return f"{round(value, 2):.2f}"
+
+
+def stage_table(
+    table: RawTable,
+    source: SourceSpec,
+    domain: DomainSpec,
+    columns: ColumnMap,
+    resolver: OrganisationResolver,
+    mappings: dict[str, dict[str, str]],
+) -> pd.DataFrame:
+    """Build the staged frame of one table (see the module docstring for its columns)."""
+    raw = pd.DataFrame(table.rows, columns=table.columns, dtype="string")
+    n = len(raw)
+    staged = pd.DataFrame({"source_line": pd.Series(table.lines, dtype="int64")})
+    from_sheet = table.sheet is not None
+    for field, spec in domain.fields.items():
+        if field in columns.fields:
+            series = raw[columns.fields[field]]
+        elif field in source.constants:
+            series = pd.Series([source.constants[field]] * n, dtype="string")
+        else:
+            series = pd.Series([""] * n, dtype="string")
+        staged[field] = _typed(spec.type, series, source, from_sheet).values
+        staged[f"{field}__raw"] = series.values
+    staged["has_extra_cells"] = staged["source_line"].isin(list(table.extra_cells)).astype(bool)
+    hook = {"spend": _spend, "posts": _posts, "workforce": _workforce}.get(domain.name)
+    if hook is not None:
+        hook(staged, source, resolver, mappings)
+    return staged
+
+
+def _resolve_series(values: pd.Series, resolver: OrganisationResolver) -> pd.Series:
+    lookup: dict[object, str | None] = {}
+    for v in pd.unique(values):
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            continue
+        hit = resolver.resolve(str(v))
+        lookup[v] = hit.body_code if hit else None
+    return values.map(lambda v: lookup.get(v)).astype(object)
+
+
+_TOTAL_LABEL = re.compile(r"^\s*((grand|sub)[\s-]?)?totals?\b|^\s*page\s+\d+\s+of\s+\d+\s*$", re.I)
+
+
+def _spend(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResolver, _m) -> None:
+    """Spend extras: ``entity_code`` (paying body), ``department_code``, ``business_unit``,
+    ``supplier_key``, ``is_redacted_payee``, ``is_totals_row``."""
+    staged["department_code"] = _resolve_series(staged["department_family"], resolver)
+    if source.values.entity_role == "unit":
+        staged["business_unit"] = staged["entity"]
+        staged["entity_code"] = source.body
+    else:
+        staged["business_unit"] = None
+        entity = staged["entity"].where(staged["entity"].notna(), staged["department_family"])
+        staged["entity_code"] = _resolve_series(entity, resolver)
+    names = staged["supplier_name"]
+    redacted = {v: is_redacted_payee(v) for v in pd.unique(names.dropna())}
+    keys = {v: (None if redacted[v] else supplier_key(v)) for v in redacted}
+    staged["is_redacted_payee"] = names.map(lambda v: bool(redacted.get(v, False))).astype(bool)
+    staged["supplier_key"] = names.map(lambda v: keys.get(v)).astype(object)
+    blank = lambda c: staged[f"{c}__raw"].fillna("").str.strip() == ""  # noqa: E731
+    # A footer: an amount with no date, supplier or reference (Craven's unlabelled grand total).
+    footer = blank("payment_date") & blank("supplier_name") & blank("transaction_number") & ~blank("amount_gbp")
+    # A labelled totals or page-footer row ("Grand Total: 10 payments", "Page 1 of 1") is only
+    # one when it has no valid payment date: DWP's expense type "TOTAL SUPPLIES & SERVICES" on a
+    # dated payment line is a real payment.
+    labelled = pd.Series(False, index=staged.index)
+    for col in [c[:-5] for c in staged.columns if c.endswith("__raw")]:
+        labelled |= staged[f"{col}__raw"].fillna("").str.match(_TOTAL_LABEL)
+    labelled &= staged["payment_date"].isna()
+    staged["is_totals_row"] = (footer | labelled).astype(bool)
+
+
+def _posts(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResolver, mappings) -> None:
+    """Posts extras: ``grade_as_sent``, canonical ``grade`` (None if unmapped),
+    ``organisation_code``, ``parent_code``, ``senior_fte``, ``pay_parse_ok``,
+    ``back_office_function``, ``post_kind``; withheld pay becomes NULL."""
+    grade_map = mappings.get(source.values.grades or "", {})
+    staged["grade_as_sent"] = staged["grade"]
+    staged["grade"] = staged["grade"].map(
+        lambda g: grade_map.get(normalise_label(g)) if isinstance(g, str) else None
+    ).astype(object)
+    staged["organisation_code"] = _resolve_series(staged["organisation"], resolver)
+    staged["parent_code"] = _resolve_series(staged["parent_department"], resolver)
+    staged["post_kind"] = source.feed or "senior"
+    staged["senior_fte"] = staged["fte"].where(staged["post_kind"] == "senior")
+    withheld = {normalise_label(w) for w in source.values.withheld_pay}
+    ok = pd.Series(True, index=staged.index)
+    for col in ("pay_floor_gbp", "pay_ceiling_gbp", "salary_cost_of_reports_gbp"):
+        raw = staged[f"{col}__raw"].fillna("")
+        is_withheld = raw.map(lambda t: normalise_label(t) in withheld)
+        staged[col] = staged[col].where(~is_withheld, None)
+        ok &= is_withheld | (raw.str.strip() == "") | staged[col].notna()
+    staged["pay_parse_ok"] = ok.astype(bool)
+    prof_map = mappings.get(source.values.professions or "", {})
+    staged["back_office_function"] = staged["profession"].map(
+        lambda p: prof_map.get(normalise_label(p), "OTHER") if isinstance(p, str) else "OTHER"
+    )
+
+
+def _workforce(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResolver, _m) -> None:
+    """Workforce extras: ``organisation_code``, ``parent_code``, ``paybill_parse_ok``."""
+    staged["organisation_code"] = _resolve_series(staged["organisation"], resolver)
+    staged["parent_code"] = _resolve_series(staged["parent_department"], resolver)
+    raw = staged["paybill_gbp__raw"].fillna("").str.strip()
+    staged["paybill_parse_ok"] = ((raw == "") | staged["paybill_gbp"].notna()).astype(bool)
+
+
+_MONTHS = {m.lower(): i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august",
+     "september", "october", "november", "december"], start=1)}
+
+
+def _month_number(text: str) -> int | None:
+    t = text.strip().lower()
+    if t.isdigit() and 1 <= int(t) <= 12:
+        return int(t)
+    for name, num in _MONTHS.items():
+        if t == name or (len(t) >= 3 and name.startswith(t)):
+            return num
+    return None
+
+
+def find_period(staged: pd.DataFrame, table: RawTable, source: SourceSpec, file_name: str) -> tuple[date | None, str]:
+    """The partition period (first day of the file's first month) and how it was found.
+
+    Returns ``(None, reason)`` when it cannot be determined (a file-level rejection).
+    """
+    p = source.period
+    if p.source == "column":
+        dates = staged[p.column].dropna() if p.column in staged else pd.Series([], dtype=object)
+        if dates.empty:
+            return None, f"no valid {p.column} to date the file"
+        months = pd.Series([date(d.year, d.month, 1) for d in dates])
+        counts = months.value_counts()
+        modal = counts.index[0]
+        start = modal
+        for back in range(1, p.months):
+            y, m = divmod(modal.year * 12 + modal.month - 1 - back, 12)
+            cand = date(y, m + 1, 1)
+            if cand in counts.index:
+                start = cand
+        return start, f"month holding most {p.column} values"
+    if p.source == "filename":
+        m = re.search(p.regex or "", file_name)
+        if not m:
+            return None, f"file name {file_name!r} does not match period.regex {p.regex!r}"
+        year = int(m["year"])
+        year = year + 2000 if year < 100 else year
+        month = _month_number(m["month"])
+        if month is None:
+            return None, f"month {m['month']!r} in the file name is not a month"
+        return date(year, month, 1), "file name"
+    if p.source == "sheet":
+        from datetime import datetime
+
+        try:
+            d = datetime.strptime((table.sheet or "").strip(), p.format or "")
+        except ValueError:
+            return None, f"sheet name {table.sheet!r} does not match {p.format!r}"
+        return date(d.year, d.month, 1), "sheet name"
+    years = staged[p.year_column].dropna() if p.year_column in staged else pd.Series([], dtype=object)
+    monthnames = staged[p.month_column].dropna() if p.month_column in staged else pd.Series([], dtype=object)
+    pairs = {(int(y), _month_number(str(m))) for y, m in zip(years, monthnames, strict=False)}
+    pairs = {(y, m) for y, m in pairs if m is not None}
+    if len(pairs) != 1:
+        return None, f"year/month columns give {len(pairs)} distinct months, expected one: {sorted(pairs)[:5]}"
+    (y, m), = pairs
+    return date(y, m, 1), "year and month columns"
+
+
+def snapshot_date(source: SourceSpec, file_name: str, period: date) -> date:
+    """The organogram snapshot date: the file name's full date when it has a day, else the
+    period."""
+    p = source.period
+    if p.source == "filename" and p.regex:
+        m = re.search(p.regex, file_name)
+        if m and "day" in m.groupdict() and m["day"]:
+            return date(period.year, period.month, int(m["day"]))
+    return period

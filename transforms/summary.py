@@ -1,0 +1,77 @@
+"""The short summary that ends ``ngss demo``: read back from the warehouse, never recomputed."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from transforms.settings import Settings
+from warehouse.connection import connect_reader
+
+LATEST_LOADS_SQL = """
+with latest as (
+    select l.* from ops.load_log l
+    join (select load_id, max(attempt) as attempt from ops.load_log group by load_id) m using (load_id, attempt)
+)
+select domain,
+       count(distinct body_code) filter (where status = 'published') as bodies,
+       count(*) filter (where status = 'published') as loads_published,
+       count(*) filter (where status = 'rejected') as loads_rejected,
+       sum(rows_read) as rows_read, sum(rows_published) as rows_published,
+       sum(rows_quarantined) as rows_quarantined, sum(rows_blank) as rows_blank
+from latest
+where load_id in (select load_id from ops.partition) or status = 'rejected'
+group by domain order by domain
+"""
+
+TOP_SUPPLIERS_SQL = """
+select supplier_display_name, body_count, array_to_string(body_codes, ', ') as bodies,
+       total_gbp, payment_count
+from marts.mart_shared_suppliers
+order by body_count desc, total_gbp desc limit 10
+"""
+
+FUNCTION_SHARE_SQL = """
+pivot (select body_code, snapshot_date, post_kinds_covered, back_office_function, share_of_total_fte, total_fte
+       from marts.mart_function_fte)
+on back_office_function using first(share_of_total_fte)
+order by body_code, snapshot_date
+"""
+
+
+def print_summary(settings: Settings, console: Console, seconds: float | None = None) -> None:
+    """Print bodies loaded, rows per domain, top 10 shared suppliers, back-office FTE share per
+    body, and where the warehouse is."""
+    con = connect_reader(settings.warehouse)
+    try:
+        bodies = con.execute(
+            "select count(distinct body_code) from ops.partition"
+        ).fetchone()[0]
+        console.rule("ngss demo summary")
+        console.print(f"Bodies with published data: [bold]{bodies}[/]")
+        _table(console, "Rows per domain (current loads)", con.sql(LATEST_LOADS_SQL))
+        _table(console, "Top 10 shared suppliers", con.sql(TOP_SUPPLIERS_SQL))
+        _table(console, "Back-office share of FTE per body (organograms)", con.sql(FUNCTION_SHARE_SQL), pct_from=4)
+        console.print(f"Warehouse: [bold]{settings.warehouse}[/]")
+        console.print('Query it:  ngss sql "select * from marts.mart_shared_suppliers limit 5"')
+        if seconds is not None:
+            console.print(f"Wall time: {seconds:.1f} s")
+    finally:
+        con.close()
+
+
+def _table(console: Console, title: str, rel, pct_from: int | None = None) -> None:
+    table = Table(title=title)
+    for c in rel.columns:
+        table.add_column(c)
+    for row in rel.fetchall():
+        cells = []
+        for i, v in enumerate(row):
+            if pct_from is not None and i >= pct_from and isinstance(v, int | float) and rel.columns[i] != "total_fte":
+                cells.append(f"{float(v):.1%}")
+            elif v is None:
+                cells.append("")
+            else:
+                cells.append(f"{v:,}" if isinstance(v, int) else str(v))
+        table.add_row(*cells)
+    console.print(table)

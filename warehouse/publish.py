@@ -1,0 +1,158 @@
+"""Publish one staged load into the warehouse: the partition replaced in one transaction.
+
+A load is a partition ``(source_id, period)`` of a core fact table. Publishing deletes the
+partition's rows and inserts the load's canonical rows, its quarantined rows, its validation
+results and a ``ops.load_log`` attempt, all inside one DuckDB transaction, guarded by
+``rows_read = rows_published + rows_quarantined``. A crash before ``COMMIT`` leaves the previous
+partition as it was; a rerun of the same file replaces the partition with identical rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from transforms.errors import PublishError
+
+log = logging.getLogger(__name__)
+
+# Identifiers that may appear in SQL text; values are always bound parameters.
+FACT_TABLES = frozenset({"core.fct_spend", "core.fct_post", "core.fct_workforce"})
+
+
+def refresh_dimensions(con: duckdb.DuckDBPyConnection, resolver: Any) -> int:
+    """Replace ``core.dim_organisation`` from the reference configuration (one transaction).
+
+    Returns the number of bodies."""
+    from transforms.resolve import dim_organisation_table
+
+    table = dim_organisation_table(resolver)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("_dim_org", table)
+        con.execute("DELETE FROM core.dim_organisation")
+        con.execute("INSERT INTO core.dim_organisation BY NAME SELECT * FROM _dim_org")
+        con.unregister("_dim_org")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return table.num_rows
+
+
+def publish_load(con: duckdb.DuckDBPyConnection, ref: dict[str, Any], fact_table: str) -> dict[str, Any]:
+    """Publish one load ref produced by ``transforms.pipeline.stage``.
+
+    Args:
+        con: the single writer connection.
+        ref: the load ref (see ``transforms.pipeline.stage``).
+        fact_table: one of :data:`FACT_TABLES`.
+
+    Returns:
+        Summary dict: ``load_id``, ``source_id``, ``period``, ``status`` (``published`` or
+        ``rejected``), ``attempt``, ``rows_read``, ``rows_published``, ``rows_quarantined``,
+        ``rows_blank``, ``replaced_load_id``.
+
+    Raises:
+        PublishError: when the counts do not reconcile; the transaction is rolled back.
+    """
+    if fact_table not in FACT_TABLES:
+        raise PublishError(f"unknown fact table {fact_table!r}")
+    t0 = time.perf_counter()
+    work = Path(ref["work_dir"])
+    load_id = ref["load_id"]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        attempt = con.execute(
+            "SELECT coalesce(max(attempt), 0) + 1 FROM ops.load_log WHERE load_id = ?", [load_id]
+        ).fetchone()[0]
+        replaced = None
+        published = 0
+        status = "rejected"
+        if ref["status"] == "staged":
+            status = "published"
+            row = con.execute(
+                "SELECT load_id FROM ops.partition WHERE source_id = ? AND period = ?",
+                [ref["source_id"], ref["period"]],
+            ).fetchone()
+            if row and row[0] != load_id:
+                replaced = row[0]
+            elif row:
+                replaced = con.execute(
+                    "SELECT replaced_load_id FROM ops.load_log WHERE load_id = ? ORDER BY attempt DESC LIMIT 1",
+                    [load_id],
+                ).fetchone()
+                replaced = replaced[0] if replaced else None
+            con.execute(
+                f"DELETE FROM {fact_table} WHERE source_id = ? AND period = ?",
+                [ref["source_id"], ref["period"]],
+            )
+            canonical = work / "canonical.parquet"
+            if canonical.exists():
+                con.execute(
+                    f"INSERT INTO {fact_table} BY NAME SELECT * FROM read_parquet(?)", [str(canonical)]
+                )
+            published = con.execute(
+                f"SELECT count(*) FROM {fact_table} WHERE load_id = ?", [load_id]
+            ).fetchone()[0]
+            con.execute(
+                "INSERT OR REPLACE INTO ops.partition VALUES (?, ?, ?, ?, ?, ?)",
+                [ref["source_id"], ref["period"], ref["domain"], ref["body_code"], load_id, datetime.now(UTC).replace(tzinfo=None)],
+            )
+        con.execute("DELETE FROM ops.quarantine_row WHERE load_id = ?", [load_id])
+        con.execute(
+            "INSERT INTO ops.quarantine_row SELECT ?, ?, ?, ?, ?, source_line, rule_ids, reason, raw_json "
+            "FROM read_parquet(?)",
+            [load_id, ref["source_id"], ref["body_code"], ref["file_name"], ref["sheet"], str(work / "quarantine.parquet")],
+        )
+        quarantined = con.execute(
+            "SELECT count(*) FROM ops.quarantine_row WHERE load_id = ?", [load_id]
+        ).fetchone()[0]
+        con.execute("DELETE FROM ops.validation_result WHERE load_id = ?", [load_id])
+        results = json.loads((work / "validation.json").read_text(encoding="utf-8"))
+        if results:
+            con.register("_vr", pa.Table.from_pylist(results))
+            con.execute("INSERT INTO ops.validation_result BY NAME SELECT * FROM _vr")
+            con.unregister("_vr")
+        if ref["rows_read"] != published + quarantined:
+            raise PublishError(
+                f"{ref['file_name']}: rows read {ref['rows_read']} != published {published} + quarantined {quarantined}"
+            )
+        now = datetime.now(UTC).replace(tzinfo=None)
+        con.execute(
+            "INSERT INTO ops.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                load_id, attempt, ref["source_id"], ref["body_code"], ref["domain"], ref["period"],
+                ref["file_name"], ref["sheet"], ref["sha256"], ref["archive_path"], ref["rows_read"],
+                published, quarantined, ref["rows_blank"], status, ref["reject_rule"], ref["reject_detail"],
+                replaced, ref["encoding"], ref["header_line"],
+                _ts(ref["started_at"]), _ts(ref["staged_at"]), now,
+                float(ref.get("stage_seconds") or 0.0), round(time.perf_counter() - t0, 3),
+            ],
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    log.info("%s %s %s: %s, %d read, %d published, %d quarantined",
+             ref["source_id"], ref["period"], ref["file_name"], status, ref["rows_read"], published, quarantined)
+    return {
+        "load_id": load_id, "source_id": ref["source_id"], "period": ref["period"], "status": status,
+        "attempt": attempt, "file_name": ref["file_name"], "sheet": ref["sheet"],
+        "rows_read": ref["rows_read"], "rows_published": published, "rows_quarantined": quarantined,
+        "rows_blank": ref["rows_blank"], "replaced_load_id": replaced, "reject_rule": ref["reject_rule"],
+        "reject_detail": ref["reject_detail"],
+    }
+
+
+def _ts(iso: str | None) -> datetime:
+    if not iso:
+        return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.fromisoformat(iso).astimezone(UTC).replace(tzinfo=None)
