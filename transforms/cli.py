@@ -215,15 +215,16 @@ def demo(
         with _progress() as progress:
             task = progress.add_task("running DAGs", total=len(registry.sources) + 1)
 
-            def tick(dag_id: str, state: str) -> None:
+            def tick(dag_id: str, state: str, seconds: float | None = None) -> None:
                 progress.update(task, description=f"{dag_id}: {state}")
-                progress.advance(task)
+                if seconds is not None:
+                    progress.advance(task)
 
             outcome = run_all(progress=tick)
-        failed = {k: v for k, v in outcome.items() if isinstance(v, dict) and v.get("state") not in ("success", None)}
-        if failed:
-            for dag_id, info in failed.items():
-                err.print(f"[red]{dag_id}[/]: {info}")
+        if outcome.get("_total", {}).get("state") != "success":
+            for dag_id, info in outcome.items():
+                if dag_id != "_total" and info.get("state") != "success":
+                    err.print(f"[red]{dag_id}[/]: {info}")
             raise typer.Exit(1)
     from transforms.summary import print_summary
 

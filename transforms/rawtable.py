@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+_ZERO = re.compile(r"^\s*£?\s*-?0+(\.0+)?\s*$")
+
+
+def is_padding_record(cells: list[str]) -> bool:
+    """True for a record that carries no data: every cell empty, or every cell empty or zero
+    (``0``, ``0.00``, ``£0.00``) as in spreadsheet template rows left below the data. Such
+    records are padding, counted in ``blank_rows``, never data rows."""
+    return all(not c.strip() or _ZERO.match(c) for c in cells)
 
 
 @dataclass
@@ -16,12 +26,12 @@ class RawTable:
             holds data becomes ``#<position>`` (1-based); empty header cells over empty columns
             are dropped (padding).
         rows: the data records, each a list of ``str`` (``""`` for an empty cell), as long as
-            ``columns``. Blank records (every cell empty) are not rows: they are counted in
-            ``blank_rows``.
+            ``columns``. Padding records (see :func:`is_padding_record`) are not rows: they
+            are counted in ``blank_rows``.
         lines: for each row, the 1-based physical line where the record starts (CSV) or the
             1-based row number in the sheet (spreadsheets).
         header_line: the 1-based line (or sheet row) of the (last) header record.
-        blank_rows: records after the header with every cell empty (padding, not data).
+        blank_rows: padding records after the header (every cell empty, or empty or zero).
         preamble_rows: records above the header (titles).
         extra_cells: line -> the non-empty cells found beyond the header's width on that row
             (ragged rows); such rows are quarantined by validation, never silently trimmed.

@@ -35,7 +35,7 @@ import clevercsv
 
 from transforms.config import ReaderSpec, normalise_label
 from transforms.errors import FileRejected
-from transforms.rawtable import RawTable, SheetRejected
+from transforms.rawtable import RawTable, SheetRejected, is_padding_record
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +129,6 @@ def _records(text: str, delimiter: str, quotechar: str) -> list[tuple[int, list[
     return out
 
 
-def _is_blank(cells: list[str]) -> bool:
-    return all(not c.strip() for c in cells)
-
-
 def find_header(records: list[list[str]], header_hints: set[str], stacked: int = 1) -> int | None:
     """Index of the header record: the first among the first 30 naming the most hints.
 
@@ -195,7 +191,7 @@ def shape_table(
     """
     header = flatten_header([r for _, r in records[header_index - stacked + 1 : header_index + 1]])
     body = records[header_index + 1 :]
-    data = [(line, cells) for line, cells in body if not _is_blank(cells)]
+    data = [(line, cells) for line, cells in body if not is_padding_record(cells)]
     blank = len(body) - len(data)
     width = len(header)
     # An empty header cell over a column that holds data keeps the column as '#<n>'.

@@ -32,7 +32,7 @@ import python_calamine
 
 from transforms.config import ReaderSpec, normalise_label
 from transforms.errors import FileRejected
-from transforms.rawtable import RawTable, SheetRejected
+from transforms.rawtable import RawTable, SheetRejected, is_padding_record
 
 logger = logging.getLogger(__name__)
 
@@ -390,7 +390,7 @@ def read_sheet_cells(
     blank_rows = 0
     for r in range(body_start, len(cells)):
         row = list(cells[r]) + [""] * (width - len(cells[r]))
-        if all(_blank(c) for c in row):
+        if is_padding_record(row):
             blank_rows += 1
             continue
         data_rows.append(row)

@@ -46,7 +46,7 @@ def print_summary(settings: Settings, console: Console, seconds: float | None = 
     try:
         bodies = con.execute(
             "select count(distinct body_code) from ops.partition"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         console.rule("ngss demo summary")
         console.print(f"Bodies with published data: [bold]{bodies}[/]")
         _table(console, "Rows per domain (current loads)", con.sql(LATEST_LOADS_SQL))

@@ -56,7 +56,7 @@ def build_all(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             con.execute(f"COMMENT ON TABLE marts.{name} IS '{_q(table_comment)}'")
             for col, text in column_comments.items():
                 con.execute(f"COMMENT ON COLUMN marts.{name}.{col} IS '{_q(text)}'")
-            counts[name] = con.execute(f"SELECT count(*) FROM marts.{name}").fetchone()[0]
+            counts[name] = con.execute(f"SELECT count(*) FROM marts.{name}").fetchall()[0][0]
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

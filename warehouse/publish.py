@@ -72,24 +72,25 @@ def publish_load(con: duckdb.DuckDBPyConnection, ref: dict[str, Any], fact_table
     try:
         attempt = con.execute(
             "SELECT coalesce(max(attempt), 0) + 1 FROM ops.load_log WHERE load_id = ?", [load_id]
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         replaced = None
         published = 0
         status = "rejected"
         if ref["status"] == "staged":
             status = "published"
-            row = con.execute(
+            rows = con.execute(
                 "SELECT load_id FROM ops.partition WHERE source_id = ? AND period = ?",
                 [ref["source_id"], ref["period"]],
-            ).fetchone()
-            if row and row[0] != load_id:
-                replaced = row[0]
-            elif row:
-                replaced = con.execute(
+            ).fetchall()
+            if rows and rows[0][0] != load_id:
+                replaced = rows[0][0]
+            elif rows:
+                # The same file again: keep naming the load it replaced the first time.
+                prior = con.execute(
                     "SELECT replaced_load_id FROM ops.load_log WHERE load_id = ? ORDER BY attempt DESC LIMIT 1",
                     [load_id],
-                ).fetchone()
-                replaced = replaced[0] if replaced else None
+                ).fetchall()
+                replaced = prior[0][0] if prior else None
             con.execute(
                 f"DELETE FROM {fact_table} WHERE source_id = ? AND period = ?",
                 [ref["source_id"], ref["period"]],
@@ -101,7 +102,7 @@ def publish_load(con: duckdb.DuckDBPyConnection, ref: dict[str, Any], fact_table
                 )
             published = con.execute(
                 f"SELECT count(*) FROM {fact_table} WHERE load_id = ?", [load_id]
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             con.execute(
                 "INSERT OR REPLACE INTO ops.partition VALUES (?, ?, ?, ?, ?, ?)",
                 [ref["source_id"], ref["period"], ref["domain"], ref["body_code"], load_id, datetime.now(UTC).replace(tzinfo=None)],
@@ -114,7 +115,7 @@ def publish_load(con: duckdb.DuckDBPyConnection, ref: dict[str, Any], fact_table
         )
         quarantined = con.execute(
             "SELECT count(*) FROM ops.quarantine_row WHERE load_id = ?", [load_id]
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         con.execute("DELETE FROM ops.validation_result WHERE load_id = ?", [load_id])
         results = json.loads((work / "validation.json").read_text(encoding="utf-8"))
         if results:

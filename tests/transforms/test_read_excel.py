@@ -118,22 +118,19 @@ def test_moj_ods() -> None:
     assert t.rows[0][0] == "2024"  # a whole float written without ".0"
 
 
-def test_defra_xlsx_data_sheet_keeps_template_rows() -> None:
+def test_defra_xlsx_data_sheet_counts_template_rows_as_padding() -> None:
     result = _read("defra__workforce")
     assert [type(t) for t in result] == [RawTable]
     (t,) = result
     assert t.sheet == "Data sheet"
     assert t.header_line == 1
-    assert len(t.rows) == 24  # 15 organisations + 9 template rows of zeros
-    assert t.lines == list(range(2, 26))
-    assert (t.blank_rows, t.preamble_rows) == (0, 0)
+    # 15 organisations; sheet rows 17-25 are 9 template rows of zeros with no organisation:
+    # padding (every cell empty or zero), counted with the blank rows, never data.
+    assert len(t.rows) == 15
+    assert t.lines == list(range(2, 17))
+    assert (t.blank_rows, t.preamble_rows) == (9, 0)
     org = t.columns.index("Organisation name")
-    named = [line for line, row in zip(t.lines, t.rows, strict=True) if row[org]]
-    unnamed = [line for line, row in zip(t.lines, t.rows, strict=True) if not row[org]]
-    assert named == list(range(2, 17))
-    assert unnamed == list(range(17, 26))
-    total_hc = t.columns.index("Payroll staff;\nTotal;\nHeadcount")
-    assert {t.rows[t.lines.index(line)][total_hc] for line in unnamed} == {"0"}
+    assert all(row[org] for row in t.rows)
     # hand-picked cells
     aphA = "Animal and Plant Health Agency"
     assert _cell(t, aphA, "Payroll staff;\nAO/AA;\nFull-time equivalent") == "893.7739900000005"
@@ -203,10 +200,11 @@ def test_beis_csv_through_the_reader_entry_point() -> None:
     read_file = pytest.importorskip("transforms.read").read_file
     src = _source("beis__workforce")
     (t,) = read_file(_file(src), src.reader, _hints(src))
-    assert len(t.rows) == 46
+    # 15 organisations on lines 66-80, then 31 template rows of zeros and £0.00 (padding)
+    assert len(t.rows) == 15
     assert t.header_line == 1  # the header record spans lines 1-65 (line breaks in cells)
-    assert (t.lines[0], t.lines[-1]) == (66, 111)
-    assert t.blank_rows == 0
+    assert (t.lines[0], t.lines[-1]) == (66, 80)
+    assert t.blank_rows == 31
     beis = "Department for Business, Energy and Industrial Strategy"
     assert _cell(t, beis, "Total\nEmployees\nHeadcount") == "5,847"
     assert _cell(t, beis, "Payroll staff costs\nTotal paybill") == "£32,489,663.80"

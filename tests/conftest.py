@@ -1,0 +1,64 @@
+"""Shared pytest set-up.
+
+Airflow reads its configuration when first imported, so before any test can import it this
+points ``AIRFLOW_HOME`` and its SQLite metadata DB at a throw-away folder (never ``~/airflow``),
+turns off example DAGs and names the project's ``dags/`` folder. Values already set in the
+environment win.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="ngss-test-airflow-"))
+for _key, _value in {
+    "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+    "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(_AIRFLOW_HOME / "logs"),
+}.items():
+    os.environ.setdefault(_key, _value)
+
+
+import pytest  # noqa: E402
+
+SAMPLE = PROJECT_ROOT / "data" / "sample"
+
+
+@pytest.fixture(scope="session")
+def bundle_warehouse(tmp_path_factory):
+    """Every bundled source loaded once (pull, stage, publish, marts; no Airflow) into a
+    throw-away NGSS_HOME. Returns ``(settings, summaries)``; tests must not write to it."""
+    from transforms import pipeline
+    from transforms.config import load_registry
+    from transforms.settings import Settings
+
+    home = tmp_path_factory.mktemp("ngss-home")
+    settings = Settings.from_env(
+        home=home,
+        landing=SAMPLE,
+        config=PROJECT_ROOT / "config",
+        warehouse=home / "warehouse.duckdb",
+    )
+    registry = load_registry(settings.config)
+    summaries = []
+    for source_id in sorted(registry.sources):
+        summaries.extend(pipeline.load_source(settings, source_id))
+    pipeline.build_marts(settings)
+    return settings, summaries
+
+
+@pytest.fixture()
+def bundle_db(bundle_warehouse):
+    """A read-only DuckDB connection on the bundle warehouse."""
+    import duckdb
+
+    settings, _ = bundle_warehouse
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    yield con
+    con.close()
