@@ -92,7 +92,9 @@ def _context():
     return _CONTEXT
 
 
-def run_suite(name: str, frame: pd.DataFrame, extra_expectations: list[dict] | None = None) -> list[RuleResult]:
+def run_suite(
+    name: str, frame: pd.DataFrame, extra_expectations: list[dict] | None = None
+) -> list[RuleResult]:
     """Validate ``frame`` with the suite ``name`` (plus any extra expectation dicts).
 
     Args:
@@ -121,9 +123,15 @@ def run_suite(name: str, frame: pd.DataFrame, extra_expectations: list[dict] | N
         meta = cfg.meta or {}
         info = res.exception_info or {}
         if info.get("raised_exception") and cfg.type != "expect_column_to_exist":
-            raise RuntimeError(f"expectation {meta.get('rule_id')} could not run: {info.get('exception_message')}")
+            raise RuntimeError(
+                f"expectation {meta.get('rule_id')} could not run: {info.get('exception_message')}"
+            )
         result = res.result or {}
-        lines = [int(item["source_line"]) for item in result.get("unexpected_index_list") or [] if isinstance(item, dict)]
+        lines = [
+            int(item["source_line"])
+            for item in result.get("unexpected_index_list") or []
+            if isinstance(item, dict)
+        ]
         kwargs = {k: v for k, v in cfg.kwargs.items() if k not in ("batch_id",)}
         results.append(
             RuleResult(

@@ -20,12 +20,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from transforms.settings import Settings
 
-app = typer.Typer(help="ngss: shared back-office data platform for UK central government.", no_args_is_help=True)
+app = typer.Typer(
+    help="ngss: shared back-office data platform for UK central government.", no_args_is_help=True
+)
 sources_app = typer.Typer(help="The source registry.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 console = Console()
@@ -42,14 +45,20 @@ def _setup_logging(verbose: bool) -> None:
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False) -> None:
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
+) -> None:
     _setup_logging(verbose)
 
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
     )
 
 
@@ -62,7 +71,9 @@ def sources_check() -> None:
     registry, problems = check_registry(settings.config)
     if problems:
         for file, key, message in problems:
-            err.print(f"[red]{file}[/]: [bold]{key}[/]: {message}")
+            err.print(
+                f"[red]{escape(file)}[/]: [bold]{escape(key)}[/]: {escape(message)}", soft_wrap=True
+            )
         err.print(f"{len(problems)} problem(s)")
         raise typer.Exit(1)
     assert registry is not None
@@ -79,7 +90,9 @@ def sources_check() -> None:
 @app.command()
 def load(
     source_ids: Annotated[list[str] | None, typer.Argument(help="Source ids to load.")] = None,
-    all_sources: Annotated[bool, typer.Option("--all", help="Load every source in the registry.")] = False,
+    all_sources: Annotated[
+        bool, typer.Option("--all", help="Load every source in the registry.")
+    ] = False,
     marts: Annotated[bool, typer.Option(help="Rebuild the marts afterwards.")] = True,
 ) -> None:
     """Pull, stage and publish sources directly, without Airflow."""
@@ -109,8 +122,15 @@ def _print_summaries(summaries: list[dict]) -> None:
     for col in ("source", "file", "period", "status", "read", "published", "quarantined"):
         table.add_column(col)
     for s in summaries:
-        table.add_row(s["source_id"], (s["file_name"] + (f" [{s['sheet']}]" if s.get("sheet") else ""))[:50],
-                      str(s["period"]), s["status"], str(s["rows_read"]), str(s["rows_published"]), str(s["rows_quarantined"]))
+        table.add_row(
+            s["source_id"],
+            (s["file_name"] + (f" [{s['sheet']}]" if s.get("sheet") else ""))[:50],
+            str(s["period"]),
+            s["status"],
+            str(s["rows_read"]),
+            str(s["rows_published"]),
+            str(s["rows_quarantined"]),
+        )
     console.print(table)
 
 
@@ -135,7 +155,9 @@ from ranked where rn = 1 order by source_id
 
 
 @app.command()
-def status() -> None:
+def status(
+    fmt: Annotated[str, typer.Option("--format", help="table or csv")] = "table",
+) -> None:
     """Last load per source: rows read, published, quarantined, status."""
     from warehouse.connection import connect_reader
 
@@ -147,7 +169,7 @@ def status() -> None:
         raise typer.Exit(1) from None
     try:
         rel = con.sql(STATUS_SQL)
-        _print_rows(rel.columns, rel.fetchall(), "table")
+        _print_rows(rel.columns, rel.fetchall(), fmt)
     finally:
         con.close()
 
@@ -199,7 +221,9 @@ def sql(
 
 @app.command()
 def demo(
-    direct: Annotated[bool, typer.Option(help="Skip Airflow and call the pipeline directly (debugging).")] = False,
+    direct: Annotated[
+        bool, typer.Option(help="Skip Airflow and call the pipeline directly (debugging).")
+    ] = False,
 ) -> None:
     """Run the main job on the bundled data through the real Airflow DAGs, then summarise."""
     from transforms.config import load_registry

@@ -28,7 +28,19 @@ from transforms.errors import ConfigError
 SOURCE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*__[a-z]+(__[a-z0-9-]+)?$")
 FieldType = Literal["text", "code", "amount", "date", "number", "integer"]
 CANONICAL_GRADES = (
-    "AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "SCS4", "OTHER", "UNKNOWN",
+    "AA",
+    "AO",
+    "EO",
+    "HEO",
+    "SEO",
+    "G7",
+    "G6",
+    "SCS1",
+    "SCS2",
+    "SCS3",
+    "SCS4",
+    "OTHER",
+    "UNKNOWN",
 )
 BACK_OFFICE_FUNCTIONS = ("HR", "PAYROLL", "FINANCE", "PROCUREMENT", "OTHER")
 
@@ -234,8 +246,7 @@ def _load_yaml(path: Path, problems: list[tuple[str, str, str]]) -> dict[str, An
 
 def _pydantic_problems(path: Path, exc: ValidationError) -> list[tuple[str, str, str]]:
     return [
-        (str(path), ".".join(str(p) for p in err["loc"]) or "-", err["msg"])
-        for err in exc.errors()
+        (str(path), ".".join(str(p) for p in err["loc"]) or "-", err["msg"]) for err in exc.errors()
     ]
 
 
@@ -311,7 +322,9 @@ def check_registry(config_dir: Path) -> tuple[Registry | None, list[tuple[str, s
         problems.extend(_check_source(path, src, domains, mappings))
         key = (src.pull.path, src.pull.pattern)
         if key in seen_landing:
-            problems.append((str(path), "pull", f"same landing path and pattern as {seen_landing[key]}"))
+            problems.append(
+                (str(path), "pull", f"same landing path and pattern as {seen_landing[key]}")
+            )
         seen_landing[key] = src.source_id
         sources[src.source_id] = src
     if not sources:
@@ -344,10 +357,14 @@ def _check_source(
         if name not in domain.fields:
             out.append((f, f"columns.{name}", f"not a field of domain {src.domain!r}"))
     for name, spec in domain.fields.items():
-        if spec.required and name not in src.constants and (
-            # an explicit empty list says the source has no such column
-            (name in src.columns and not src.columns[name])
-            or not (src.columns.get(name) or spec.aliases)
+        if (
+            spec.required
+            and name not in src.constants
+            and (
+                # an explicit empty list says the source has no such column
+                (name in src.columns and not src.columns[name])
+                or not (src.columns.get(name) or spec.aliases)
+            )
         ):
             out.append((f, f"columns.{name}", "required field has no source column"))
     for key in ("grades", "professions"):
@@ -355,9 +372,7 @@ def _check_source(
         if ref is not None and ref not in mappings:
             out.append((f, f"values.{key}", f"mapping file config/mappings/{ref} not found"))
     if src.values.grades in mappings:
-        bad = sorted(
-            {v for v in mappings[src.values.grades].values() if v not in CANONICAL_GRADES}
-        )
+        bad = sorted({v for v in mappings[src.values.grades].values() if v not in CANONICAL_GRADES})
         if bad:
             out.append((f, "values.grades", f"maps to non-canonical grades {bad}"))
     if src.values.professions in mappings:
@@ -385,7 +400,9 @@ def _check_source(
         out.append((f, "period", "year_column and month_column needed"))
     for fmt in src.values.date_formats:
         if "%m" in fmt and fmt.index("%m") < fmt.find("%d"):
-            out.append((f, "values.date_formats", f"{fmt!r} reads month first; UK dates are day first"))
+            out.append(
+                (f, "values.date_formats", f"{fmt!r} reads month first; UK dates are day first")
+            )
     return out
 
 

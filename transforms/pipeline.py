@@ -129,11 +129,27 @@ def make_load_id(source_id: str, sha256: str, sheet: str | None) -> str:
 
 
 CANONICAL_EXTRAS = {
-    "spend": ["department_code", "entity_code", "business_unit", "supplier_key", "is_redacted_payee"],
-    "posts": ["grade_as_sent", "organisation_code", "parent_code", "post_kind", "back_office_function"],
+    "spend": [
+        "department_code",
+        "entity_code",
+        "business_unit",
+        "supplier_key",
+        "is_redacted_payee",
+    ],
+    "posts": [
+        "grade_as_sent",
+        "organisation_code",
+        "parent_code",
+        "post_kind",
+        "back_office_function",
+    ],
     "workforce": ["organisation_code", "parent_code"],
 }
-FACT_TABLE = {"spend": "core.fct_spend", "posts": "core.fct_post", "workforce": "core.fct_workforce"}
+FACT_TABLE = {
+    "spend": "core.fct_spend",
+    "posts": "core.fct_post",
+    "workforce": "core.fct_workforce",
+}
 _POSTS_DROP = {"organisation", "parent_department"}
 
 
@@ -163,7 +179,9 @@ def stage(settings: Settings, archived: dict[str, Any]) -> list[dict[str, Any]]:
     path = Path(archived["archive_path"])
     name = archived["file_name"]
     try:
-        tables: list[RawTable | SheetRejected] = read_file(path, source.reader, header_hints(source, domain), name)
+        tables: list[RawTable | SheetRejected] = read_file(
+            path, source.reader, header_hints(source, domain), name
+        )
     except FileRejected as exc:
         tables = [exc]  # type: ignore[list-item]
     except (OSError, ValueError, UnicodeError) as exc:  # unreadable container (bad zip, bad xls)
@@ -176,7 +194,9 @@ def stage(settings: Settings, archived: dict[str, Any]) -> list[dict[str, Any]]:
     return refs
 
 
-def _base_ref(source: SourceSpec, archived: dict[str, Any], sheet: str | None, started: datetime) -> dict[str, Any]:
+def _base_ref(
+    source: SourceSpec, archived: dict[str, Any], sheet: str | None, started: datetime
+) -> dict[str, Any]:
     load_id = make_load_id(source.source_id, archived["sha256"], sheet)
     return {
         "load_id": load_id,
@@ -203,7 +223,9 @@ def _base_ref(source: SourceSpec, archived: dict[str, Any], sheet: str | None, s
     }
 
 
-def _file_result(rule_id: str, success: bool, description: str, fix: str, detail: dict | None = None):
+def _file_result(
+    rule_id: str, success: bool, description: str, fix: str, detail: dict | None = None
+):
     from expectations.validate import RuleResult
 
     return RuleResult(
@@ -231,7 +253,7 @@ def _stage_one(
     started: datetime,
 ) -> dict[str, Any]:
     from expectations.validate import run_suite
-    from transforms.stage import find_period, map_columns, snapshot_date, stage_table
+    from transforms.stage import find_period, map_columns, stage_table
 
     sheet = getattr(table, "sheet", None)
     ref = _base_ref(source, archived, sheet, started)
@@ -250,10 +272,20 @@ def _stage_one(
         return ref
 
     if isinstance(table, FileRejected):
-        reject(table.rule_id, str(table), "The file can be read as a table.", "Send the extract as a CSV or spreadsheet with a header row.")
+        reject(
+            table.rule_id,
+            str(table),
+            "The file can be read as a table.",
+            "Send the extract as a CSV or spreadsheet with a header row.",
+        )
         return _finish(ref, work, results, None, [], None)
     if isinstance(table, SheetRejected):
-        reject("file.not_tabular", table.reason, "The sheet is a data table with a header row naming the expected columns.", "Send the data sheet alone, with one header row and one row per organisation.")
+        reject(
+            "file.not_tabular",
+            table.reason,
+            "The sheet is a data table with a header row naming the expected columns.",
+            "Send the data sheet alone, with one header row and one row per organisation.",
+        )
         return _finish(ref, work, results, None, [], None)
 
     ref["rows_read"] = len(table.rows)
@@ -263,52 +295,99 @@ def _stage_one(
     raw_records = _raw_records(table)
     colmap = map_columns(table, source, domain)
     ok_required = not colmap.missing_required
-    results.append(_file_result(
-        "file.required_columns", ok_required,
-        "Every required column of the domain is present.",
-        "Add the missing column, or map its header name in the source's configuration.",
-        {"missing": colmap.missing_required, "mapped": colmap.fields},
-    ))
+    results.append(
+        _file_result(
+            "file.required_columns",
+            ok_required,
+            "Every required column of the domain is present.",
+            "Add the missing column, or map its header name in the source's configuration.",
+            {"missing": colmap.missing_required, "mapped": colmap.fields},
+        )
+    )
     if not ok_required:
-        reject("file.required_columns",
-               f"{table.file}, line {table.header_line}: required column(s) missing: {', '.join(colmap.missing_required)} "
-               f"(header has {', '.join(table.columns)})",
-               "Every required column of the domain is present.", "Add the missing column or map its name.")
-        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, "file.required_columns"), None)
+        reject(
+            "file.required_columns",
+            f"{table.file}, line {table.header_line}: required column(s) missing: {', '.join(colmap.missing_required)} "
+            f"(header has {', '.join(table.columns)})",
+            "Every required column of the domain is present.",
+            "Add the missing column or map its name.",
+        )
+        return _finish(
+            ref,
+            work,
+            results,
+            None,
+            _all_quarantined(ref, raw_records, "file.required_columns"),
+            None,
+        )
     ok_columns = not colmap.unexpected
-    results.append(_file_result(
-        "file.no_unexpected_columns", ok_columns,
-        "Every column holding data is mapped to the canonical model or listed as ignored, so nothing is dropped silently.",
-        "Rename the column back, or ask for the new column to be mapped in the source's configuration.",
-        {"unexpected": colmap.unexpected},
-    ))
+    results.append(
+        _file_result(
+            "file.no_unexpected_columns",
+            ok_columns,
+            "Every column holding data is mapped to the canonical model or listed as ignored, so nothing is dropped silently.",
+            "Rename the column back, or ask for the new column to be mapped in the source's configuration.",
+            {"unexpected": colmap.unexpected},
+        )
+    )
     if not ok_columns:
         results.pop()
-        reject("file.no_unexpected_columns",
-               f"{table.file}, line {table.header_line}: column(s) not in the source's configuration: "
-               f"{', '.join(repr(c) for c in colmap.unexpected)}; expected columns: {', '.join(colmap.fields.values())}",
-               "Every column holding data is mapped or ignored.", "Map the new column in the configuration.")
-        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, "file.no_unexpected_columns"), None)
+        reject(
+            "file.no_unexpected_columns",
+            f"{table.file}, line {table.header_line}: column(s) not in the source's configuration: "
+            f"{', '.join(repr(c) for c in colmap.unexpected)}; expected columns: {', '.join(colmap.fields.values())}",
+            "Every column holding data is mapped or ignored.",
+            "Map the new column in the configuration.",
+        )
+        return _finish(
+            ref,
+            work,
+            results,
+            None,
+            _all_quarantined(ref, raw_records, "file.no_unexpected_columns"),
+            None,
+        )
 
     resolver = _resolver(str(settings.config))
     staged = stage_table(table, source, domain, colmap, resolver, registry.mappings)
     period, how = find_period(staged, table, source, archived["file_name"])
     latest = date.today() + timedelta(days=62)
     if period is None or not (EARLIEST_PERIOD <= period <= latest):
-        detail = f"{table.file}: period cannot be determined ({how})" if period is None else (
-            f"{table.file}: period {period} (from the {how}) is outside the expected window {EARLIEST_PERIOD}..{latest}")
-        reject("file.period_in_window", detail, "The file's period can be found and lies in the expected window.",
-               "Check the dates in the file (day first) and the file name.")
-        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, "file.period_in_window"), None)
+        detail = (
+            f"{table.file}: period cannot be determined ({how})"
+            if period is None
+            else (
+                f"{table.file}: period {period} (from the {how}) is outside the expected window {EARLIEST_PERIOD}..{latest}"
+            )
+        )
+        reject(
+            "file.period_in_window",
+            detail,
+            "The file's period can be found and lies in the expected window.",
+            "Check the dates in the file (day first) and the file name.",
+        )
+        return _finish(
+            ref,
+            work,
+            results,
+            None,
+            _all_quarantined(ref, raw_records, "file.period_in_window"),
+            None,
+        )
     ref["period"] = period.isoformat()
     results.extend(run_suite("file", staged))
     row_results = run_suite(f"{domain.name}.row", staged)
     results.extend(row_results)
     if any(not r.success for r in results if r.level == "file"):
         failed = next(r for r in results if r.level == "file" and not r.success)
-        ref.update(status="rejected", reject_rule=failed.rule_id,
-                   reject_detail=f"{table.file}: {failed.description} (failed)")
-        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, failed.rule_id), None)
+        ref.update(
+            status="rejected",
+            reject_rule=failed.rule_id,
+            reject_detail=f"{table.file}: {failed.description} (failed)",
+        )
+        return _finish(
+            ref, work, results, None, _all_quarantined(ref, raw_records, failed.rule_id), None
+        )
 
     broken: dict[int, list[str]] = {}
     for r in row_results:
@@ -316,17 +395,30 @@ def _stage_one(
             broken.setdefault(line, []).append(r.rule_id)
     share = len(broken) / max(len(staged), 1)
     tol = source.tolerance.max_quarantine_share
-    results.append(_file_result(
-        "file.bad_row_share", share <= tol,
-        f"At most {tol:.0%} of the file's rows break row-level rules.",
-        "Fix the rows listed, then send the whole file again.",
-        {"share": round(share, 4), "tolerated": tol},
-    ))
+    results.append(
+        _file_result(
+            "file.bad_row_share",
+            share <= tol,
+            f"At most {tol:.0%} of the file's rows break row-level rules.",
+            "Fix the rows listed, then send the whole file again.",
+            {"share": round(share, 4), "tolerated": tol},
+        )
+    )
     quarantine = _quarantine_records(ref, raw_records, broken)
     if share > tol:
-        ref.update(status="rejected", reject_rule="file.bad_row_share",
-                   reject_detail=f"{table.file}: {len(broken)} of {len(staged)} rows ({share:.1%}) break row rules; tolerated {tol:.0%}")
-        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, "file.bad_row_share", broken), None)
+        ref.update(
+            status="rejected",
+            reject_rule="file.bad_row_share",
+            reject_detail=f"{table.file}: {len(broken)} of {len(staged)} rows ({share:.1%}) break row rules; tolerated {tol:.0%}",
+        )
+        return _finish(
+            ref,
+            work,
+            results,
+            None,
+            _all_quarantined(ref, raw_records, "file.bad_row_share", broken),
+            None,
+        )
     good = staged[~staged["source_line"].isin(list(broken))]
     canonical = _canonical(good, source, domain, ref, table, period)
     return _finish(ref, work, results, canonical, quarantine, period)
@@ -351,7 +443,12 @@ def _reason(rule_ids: list[str]) -> str:
 
 def _quarantine_records(ref, raw_records, broken: dict[int, list[str]]) -> list[dict[str, Any]]:
     return [
-        {"source_line": line, "rule_ids": broken[line], "reason": _reason(broken[line]), "raw_json": raw}
+        {
+            "source_line": line,
+            "rule_ids": broken[line],
+            "reason": _reason(broken[line]),
+            "raw_json": raw,
+        }
         for line, raw in raw_records
         if line in broken
     ]
@@ -364,17 +461,21 @@ def _all_quarantined(ref, raw_records, file_rule: str, broken: dict[int, list[st
     out = []
     for line, raw in raw_records:
         rules = [file_rule, *broken.get(line, [])]
-        out.append({
-            "source_line": line,
-            "rule_ids": rules,
-            "reason": f"[{file_rule}] the whole file was rejected: {ref['reject_detail']}"
-            + ((" " + _reason(broken[line])) if line in broken else ""),
-            "raw_json": raw,
-        })
+        out.append(
+            {
+                "source_line": line,
+                "rule_ids": rules,
+                "reason": f"[{file_rule}] the whole file was rejected: {ref['reject_detail']}"
+                + ((" " + _reason(broken[line])) if line in broken else ""),
+                "raw_json": raw,
+            }
+        )
     return out
 
 
-def _canonical(good: pd.DataFrame, source: SourceSpec, domain: DomainSpec, ref, table: RawTable, period: date) -> pd.DataFrame:
+def _canonical(
+    good: pd.DataFrame, source: SourceSpec, domain: DomainSpec, ref, table: RawTable, period: date
+) -> pd.DataFrame:
     from transforms.stage import snapshot_date
 
     fields = list(domain.fields)
@@ -397,7 +498,9 @@ def _canonical(good: pd.DataFrame, source: SourceSpec, domain: DomainSpec, ref, 
     return out
 
 
-def _finish(ref, work: Path, results, canonical: pd.DataFrame | None, quarantine: list[dict], period) -> dict[str, Any]:
+def _finish(
+    ref, work: Path, results, canonical: pd.DataFrame | None, quarantine: list[dict], period
+) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -407,12 +510,20 @@ def _finish(ref, work: Path, results, canonical: pd.DataFrame | None, quarantine
     )
     qtable = pa.Table.from_pylist(
         quarantine,
-        schema=pa.schema([("source_line", pa.int64()), ("rule_ids", pa.list_(pa.string())),
-                          ("reason", pa.string()), ("raw_json", pa.string())]),
+        schema=pa.schema(
+            [
+                ("source_line", pa.int64()),
+                ("rule_ids", pa.list_(pa.string())),
+                ("reason", pa.string()),
+                ("raw_json", pa.string()),
+            ]
+        ),
     )
     pq.write_table(qtable, work / "quarantine.parquet")
     if canonical is not None:
-        pq.write_table(pa.Table.from_pandas(canonical, preserve_index=False), work / "canonical.parquet")
+        pq.write_table(
+            pa.Table.from_pandas(canonical, preserve_index=False), work / "canonical.parquet"
+        )
     ref["rows_good"] = 0 if canonical is None else len(canonical)
     ref["rows_quarantined"] = len(quarantine)
     ref["staged_at"] = datetime.now(UTC).isoformat()

@@ -120,7 +120,9 @@ def sniff_dialect(text: str, delimiter: str = "auto") -> tuple[str, str]:
 
 def _records(text: str, delimiter: str, quotechar: str) -> list[tuple[int, list[str]]]:
     """All CSV records with the 1-based physical line each starts on."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar, strict=False)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar, strict=False
+    )
     out: list[tuple[int, list[str]]] = []
     prev_end = 0
     for record in reader:
@@ -167,10 +169,14 @@ def flatten_header(rows: list[list[str]]) -> list[str]:
             for j, c in enumerate(cells):
                 if c:
                     last = c
-                elif last and (depth == 0 or filled[depth - 1][j] == filled[depth - 1][j - 1] if j else False):
+                elif last and (
+                    depth == 0 or filled[depth - 1][j] == filled[depth - 1][j - 1] if j else False
+                ):
                     cells[j] = last
         filled.append(cells)
-    return [" ".join(p for p in (filled[d][j] for d in range(len(rows))) if p) for j in range(width)]
+    return [
+        " ".join(p for p in (filled[d][j] for d in range(len(rows))) if p) for j in range(width)
+    ]
 
 
 def shape_table(
@@ -233,9 +239,7 @@ def shape_table(
     )
 
 
-def read_csv_text(
-    file: str, text: str, spec: ReaderSpec, header_hints: set[str]
-) -> RawTable:
+def read_csv_text(file: str, text: str, spec: ReaderSpec, header_hints: set[str]) -> RawTable:
     """Parse decoded CSV text into a RawTable (see the module docstring).
 
     Raises:
@@ -247,7 +251,9 @@ def read_csv_text(
     if spec.header_row is not None:
         idx = spec.header_row - 1 + spec.header_rows - 1
         if idx >= len(records):
-            raise FileRejected(file, "file.no_header", f"header_row {spec.header_row} is past the end of the file")
+            raise FileRejected(
+                file, "file.no_header", f"header_row {spec.header_row} is past the end of the file"
+            )
     else:
         found = find_header(cells_only, header_hints, spec.header_rows)
         if found is None:

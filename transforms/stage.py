@@ -187,7 +187,12 @@ def _spend(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResol
     staged["supplier_key"] = names.map(lambda v: keys.get(v)).astype(object)
     blank = lambda c: staged[f"{c}__raw"].fillna("").str.strip() == ""  # noqa: E731
     # A footer: an amount with no date, supplier or reference (Craven's unlabelled grand total).
-    footer = blank("payment_date") & blank("supplier_name") & blank("transaction_number") & ~blank("amount_gbp")
+    footer = (
+        blank("payment_date")
+        & blank("supplier_name")
+        & blank("transaction_number")
+        & ~blank("amount_gbp")
+    )
     # A labelled totals or page-footer row ("Grand Total: 10 payments", "Page 1 of 1") is only
     # one when it has no valid payment date: DWP's expense type "TOTAL SUPPLIES & SERVICES" on a
     # dated payment line is a real payment.
@@ -198,15 +203,19 @@ def _spend(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResol
     staged["is_totals_row"] = (footer | labelled).astype(bool)
 
 
-def _posts(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResolver, mappings) -> None:
+def _posts(
+    staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResolver, mappings
+) -> None:
     """Posts extras: ``grade_as_sent``, canonical ``grade`` (None if unmapped),
     ``organisation_code``, ``parent_code``, ``senior_fte``, ``pay_parse_ok``,
     ``back_office_function``, ``post_kind``; withheld pay becomes NULL."""
     grade_map = mappings.get(source.values.grades or "", {})
     staged["grade_as_sent"] = staged["grade"]
-    staged["grade"] = staged["grade"].map(
-        lambda g: grade_map.get(normalise_label(g)) if isinstance(g, str) else None
-    ).astype(object)
+    staged["grade"] = (
+        staged["grade"]
+        .map(lambda g: grade_map.get(normalise_label(g)) if isinstance(g, str) else None)
+        .astype(object)
+    )
     staged["organisation_code"] = _resolve_series(staged["organisation"], resolver)
     staged["parent_code"] = _resolve_series(staged["parent_department"], resolver)
     staged["post_kind"] = source.feed or "senior"
@@ -225,7 +234,9 @@ def _posts(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResol
     )
 
 
-def _workforce(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResolver, _m) -> None:
+def _workforce(
+    staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResolver, _m
+) -> None:
     """Workforce extras: ``organisation_code``, ``parent_code``, ``paybill_parse_ok``."""
     staged["organisation_code"] = _resolve_series(staged["organisation"], resolver)
     staged["parent_code"] = _resolve_series(staged["parent_department"], resolver)
@@ -233,9 +244,26 @@ def _workforce(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationR
     staged["paybill_parse_ok"] = ((raw == "") | staged["paybill_gbp"].notna()).astype(bool)
 
 
-_MONTHS = {m.lower(): i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august",
-     "september", "october", "november", "december"], start=1)}
+_MONTHS = {
+    m.lower(): i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        start=1,
+    )
+}
 
 
 def _month_number(text: str) -> int | None:
@@ -248,7 +276,9 @@ def _month_number(text: str) -> int | None:
     return None
 
 
-def find_period(staged: pd.DataFrame, table: RawTable, source: SourceSpec, file_name: str) -> tuple[date | None, str]:
+def find_period(
+    staged: pd.DataFrame, table: RawTable, source: SourceSpec, file_name: str
+) -> tuple[date | None, str]:
     """The partition period (first day of the file's first month) and how it was found.
 
     Returns ``(None, reason)`` when it cannot be determined (a file-level rejection).
@@ -286,13 +316,20 @@ def find_period(staged: pd.DataFrame, table: RawTable, source: SourceSpec, file_
         except ValueError:
             return None, f"sheet name {table.sheet!r} does not match {p.format!r}"
         return date(d.year, d.month, 1), "sheet name"
-    years = staged[p.year_column].dropna() if p.year_column in staged else pd.Series([], dtype=object)
-    monthnames = staged[p.month_column].dropna() if p.month_column in staged else pd.Series([], dtype=object)
+    years = (
+        staged[p.year_column].dropna() if p.year_column in staged else pd.Series([], dtype=object)
+    )
+    monthnames = (
+        staged[p.month_column].dropna() if p.month_column in staged else pd.Series([], dtype=object)
+    )
     pairs = {(int(y), _month_number(str(m))) for y, m in zip(years, monthnames, strict=False)}
     pairs = {(y, m) for y, m in pairs if m is not None}
     if len(pairs) != 1:
-        return None, f"year/month columns give {len(pairs)} distinct months, expected one: {sorted(pairs)[:5]}"
-    (y, m), = pairs
+        return (
+            None,
+            f"year/month columns give {len(pairs)} distinct months, expected one: {sorted(pairs)[:5]}",
+        )
+    ((y, m),) = pairs
     return date(y, m, 1), "year and month columns"
 
 

@@ -44,14 +44,17 @@ def print_summary(settings: Settings, console: Console, seconds: float | None = 
     body, and where the warehouse is."""
     con = connect_reader(settings.warehouse)
     try:
-        bodies = con.execute(
-            "select count(distinct body_code) from ops.partition"
-        ).fetchall()[0][0]
+        bodies = con.execute("select count(distinct body_code) from ops.partition").fetchall()[0][0]
         console.rule("ngss demo summary")
         console.print(f"Bodies with published data: [bold]{bodies}[/]")
         _table(console, "Rows per domain (current loads)", con.sql(LATEST_LOADS_SQL))
         _table(console, "Top 10 shared suppliers", con.sql(TOP_SUPPLIERS_SQL))
-        _table(console, "Back-office share of FTE per body (organograms)", con.sql(FUNCTION_SHARE_SQL), pct_from=4)
+        _table(
+            console,
+            "Back-office share of FTE per body (organograms)",
+            con.sql(FUNCTION_SHARE_SQL),
+            pct_from=4,
+        )
         console.print(f"Warehouse: [bold]{settings.warehouse}[/]")
         console.print('Query it:  ngss sql "select * from marts.mart_shared_suppliers limit 5"')
         if seconds is not None:
@@ -67,7 +70,12 @@ def _table(console: Console, title: str, rel, pct_from: int | None = None) -> No
     for row in rel.fetchall():
         cells = []
         for i, v in enumerate(row):
-            if pct_from is not None and i >= pct_from and isinstance(v, int | float) and rel.columns[i] != "total_fte":
+            if (
+                pct_from is not None
+                and i >= pct_from
+                and isinstance(v, int | float)
+                and rel.columns[i] != "total_fte"
+            ):
                 cells.append(f"{float(v):.1%}")
             elif v is None:
                 cells.append("")

@@ -47,7 +47,9 @@ def refresh_dimensions(con: duckdb.DuckDBPyConnection, resolver: Any) -> int:
     return table.num_rows
 
 
-def publish_load(con: duckdb.DuckDBPyConnection, ref: dict[str, Any], fact_table: str) -> dict[str, Any]:
+def publish_load(
+    con: duckdb.DuckDBPyConnection, ref: dict[str, Any], fact_table: str
+) -> dict[str, Any]:
     """Publish one load ref produced by ``transforms.pipeline.stage``.
 
     Args:
@@ -98,20 +100,35 @@ def publish_load(con: duckdb.DuckDBPyConnection, ref: dict[str, Any], fact_table
             canonical = work / "canonical.parquet"
             if canonical.exists():
                 con.execute(
-                    f"INSERT INTO {fact_table} BY NAME SELECT * FROM read_parquet(?)", [str(canonical)]
+                    f"INSERT INTO {fact_table} BY NAME SELECT * FROM read_parquet(?)",
+                    [str(canonical)],
                 )
             published = con.execute(
                 f"SELECT count(*) FROM {fact_table} WHERE load_id = ?", [load_id]
             ).fetchall()[0][0]
             con.execute(
                 "INSERT OR REPLACE INTO ops.partition VALUES (?, ?, ?, ?, ?, ?)",
-                [ref["source_id"], ref["period"], ref["domain"], ref["body_code"], load_id, datetime.now(UTC).replace(tzinfo=None)],
+                [
+                    ref["source_id"],
+                    ref["period"],
+                    ref["domain"],
+                    ref["body_code"],
+                    load_id,
+                    datetime.now(UTC).replace(tzinfo=None),
+                ],
             )
         con.execute("DELETE FROM ops.quarantine_row WHERE load_id = ?", [load_id])
         con.execute(
             "INSERT INTO ops.quarantine_row SELECT ?, ?, ?, ?, ?, source_line, rule_ids, reason, raw_json "
             "FROM read_parquet(?)",
-            [load_id, ref["source_id"], ref["body_code"], ref["file_name"], ref["sheet"], str(work / "quarantine.parquet")],
+            [
+                load_id,
+                ref["source_id"],
+                ref["body_code"],
+                ref["file_name"],
+                ref["sheet"],
+                str(work / "quarantine.parquet"),
+            ],
         )
         quarantined = con.execute(
             "SELECT count(*) FROM ops.quarantine_row WHERE load_id = ?", [load_id]
@@ -130,25 +147,61 @@ def publish_load(con: duckdb.DuckDBPyConnection, ref: dict[str, Any], fact_table
         con.execute(
             "INSERT INTO ops.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                load_id, attempt, ref["source_id"], ref["body_code"], ref["domain"], ref["period"],
-                ref["file_name"], ref["sheet"], ref["sha256"], ref["archive_path"], ref["rows_read"],
-                published, quarantined, ref["rows_blank"], status, ref["reject_rule"], ref["reject_detail"],
-                replaced, ref["encoding"], ref["header_line"],
-                _ts(ref["started_at"]), _ts(ref["staged_at"]), now,
-                float(ref.get("stage_seconds") or 0.0), round(time.perf_counter() - t0, 3),
+                load_id,
+                attempt,
+                ref["source_id"],
+                ref["body_code"],
+                ref["domain"],
+                ref["period"],
+                ref["file_name"],
+                ref["sheet"],
+                ref["sha256"],
+                ref["archive_path"],
+                ref["rows_read"],
+                published,
+                quarantined,
+                ref["rows_blank"],
+                status,
+                ref["reject_rule"],
+                ref["reject_detail"],
+                replaced,
+                ref["encoding"],
+                ref["header_line"],
+                _ts(ref["started_at"]),
+                _ts(ref["staged_at"]),
+                now,
+                float(ref.get("stage_seconds") or 0.0),
+                round(time.perf_counter() - t0, 3),
             ],
         )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-    log.info("%s %s %s: %s, %d read, %d published, %d quarantined",
-             ref["source_id"], ref["period"], ref["file_name"], status, ref["rows_read"], published, quarantined)
+    log.info(
+        "%s %s %s: %s, %d read, %d published, %d quarantined",
+        ref["source_id"],
+        ref["period"],
+        ref["file_name"],
+        status,
+        ref["rows_read"],
+        published,
+        quarantined,
+    )
     return {
-        "load_id": load_id, "source_id": ref["source_id"], "period": ref["period"], "status": status,
-        "attempt": attempt, "file_name": ref["file_name"], "sheet": ref["sheet"],
-        "rows_read": ref["rows_read"], "rows_published": published, "rows_quarantined": quarantined,
-        "rows_blank": ref["rows_blank"], "replaced_load_id": replaced, "reject_rule": ref["reject_rule"],
+        "load_id": load_id,
+        "source_id": ref["source_id"],
+        "period": ref["period"],
+        "status": status,
+        "attempt": attempt,
+        "file_name": ref["file_name"],
+        "sheet": ref["sheet"],
+        "rows_read": ref["rows_read"],
+        "rows_published": published,
+        "rows_quarantined": quarantined,
+        "rows_blank": ref["rows_blank"],
+        "replaced_load_id": replaced,
+        "reject_rule": ref["reject_rule"],
         "reject_detail": ref["reject_detail"],
     }
 
