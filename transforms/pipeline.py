@@ -21,8 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import re
 import shutil
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -40,78 +38,20 @@ from transforms.settings import Settings
 log = logging.getLogger(__name__)
 
 EARLIEST_PERIOD = date(2000, 1, 1)
-_SAFE_EXT = re.compile(r"^(\.[A-Za-z0-9]{1,8}){1,2}$")
 
 
 # --------------------------------------------------------------------------------------- pull
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def landing_files(settings: Settings, source: SourceSpec) -> list[Path]:
-    """Regular files in the source's landing folder matching its pattern, sorted by name.
-
-    Only files that resolve inside the landing folder count (a symlink pointing elsewhere is
-    ignored with a warning)."""
-    folder = (settings.landing / source.pull.path).resolve()
-    if not folder.is_dir():
-        return []
-    out = []
-    for path in sorted(folder.glob(source.pull.pattern)):
-        real = path.resolve()
-        if not real.is_file():
-            continue
-        if folder not in real.parents:
-            log.warning("ignoring %s: it resolves outside the landing folder %s", path, folder)
-            continue
-        out.append(path)
-    return out
-
-
 def pull(settings: Settings, source_id: str) -> list[dict[str, Any]]:
-    """Find the source's files in its landing folder and archive each as received.
-
-    The archive path is ``archive/<body>/<domain>/<sha256><ext>``: the same bytes always land
-    in the same place, so pulling twice stores nothing new.
+    """Find the source's files and archive each as received (see :mod:`transforms.extract`).
 
     Returns:
         One dict per file: ``source_id``, ``file_name``, ``sha256``, ``archive_path``,
         ``size_bytes``, ``received_at`` (ISO UTC).
     """
+    from transforms.extract import archive_all, puller_for
+
     source = load_registry(settings.config).source(source_id)
-    if source.pull.method != "local":
-        raise NotImplementedError(
-            f"{source_id}: pull method {source.pull.method!r} is configured through the Airflow "
-            f"connection {source.pull.conn_id!r}; only 'local' runs outside Airflow"
-        )
-    out = []
-    for path in landing_files(settings, source):
-        digest = sha256_file(path)
-        ext = "".join(path.suffixes[-2:]).lower()
-        ext = ext if _SAFE_EXT.match(ext) else ""
-        target = settings.archive / source.body / source.domain / f"{digest}{ext}"
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-            shutil.copyfile(path, tmp)
-            os.replace(tmp, target)
-        out.append(
-            {
-                "source_id": source_id,
-                "file_name": path.name,
-                "sha256": digest,
-                "archive_path": str(target),
-                "size_bytes": target.stat().st_size,
-                "received_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-        )
-    log.info("%s: %d file(s) in landing folder", source_id, len(out))
-    return out
+    return archive_all(settings, source, puller_for(settings, source))
 
 
 # -------------------------------------------------------------------------------------- stage
