@@ -14,12 +14,14 @@ from datetime import date, timedelta
 import pandas as pd
 
 # Amounts as UK public bodies write them (case 04 and the bundled spend files):
-#   25202.11  25,202.11  £25,202.11  -£81,770.30  £-6.18  (500.00)  150.00 CR  "29,512,539.75"
-# with stray spaces, non-breaking spaces and a damaged pound sign (U+FFFD, or 'Â£' mojibake).
+#   25202.11  25,202.11  £25,202.11  -£81,770.30  £-6.18  (500.00)  £(3,450.75)  150.00 CR
+# with stray spaces and non-breaking spaces. A replacement character (U+FFFD) is NOT read as a
+# pound sign: the byte it replaced may as well have been an en dash used as a minus, or a euro.
 _AMOUNT_RE = re.compile(
-    r"""^(?P<lpar>\()?
+    r"""^(?P<cur0>£|GBP)?
+        (?P<lpar>\()?
         (?P<sign1>[-+])?
-        (?:£|\ufffd|Â£|GBP)?
+        (?P<cur>£|Â£|GBP)?
         (?P<sign2>[-+])?
         (?P<int>\d{1,3}(?:,\d{3})+|\d+)?
         (?:\.(?P<frac>\d{1,2}))?
@@ -33,8 +35,8 @@ _SPACES_RE = re.compile(r"[\s\u00a0\u2007\u202f]+")
 def parse_amount_text(text: str | None) -> str | None:
     """Parse one amount to a canonical decimal string with two places (``"-81770.30"``).
 
-    Accepts thousands commas only in groups of three, at most two decimal places, a leading or
-    trailing minus, a pound sign (also damaged), accounting brackets and a trailing ``CR``
+    Accepts thousands commas only in groups of three, at most two decimal places, a leading
+    minus, a pound sign (before or after the sign or bracket), accounting brackets and a trailing ``CR``
     (credit, negative). Returns ``None`` for blanks and for anything else (``TBC``,
     ``1.234,56``, ``12.345``): the caller quarantines, never stores 0 or NULL silently.
     """
@@ -46,7 +48,7 @@ def parse_amount_text(text: str | None) -> str | None:
     m = _AMOUNT_RE.match(s)
     if not m or (m["int"] is None and m["frac"] is None):
         return None
-    if bool(m["lpar"]) != bool(m["rpar"]):
+    if bool(m["lpar"]) != bool(m["rpar"]) or (m["cur0"] and m["cur"]):
         return None
     negative = (
         (m["sign1"] == "-")
@@ -95,7 +97,7 @@ def parse_numbers(values: pd.Series) -> pd.Series:
 
 EXCEL_EPOCH = date(1899, 12, 30)
 # Serial day numbers for 1982-01-01 .. 2064-12-31: outside that a bare integer is not a date.
-_SERIAL_MIN, _SERIAL_MAX = 29952, 60310
+_SERIAL_MIN, _SERIAL_MAX = 29952, 60267
 
 
 def parse_date_text(text: str | None, formats: tuple[str, ...]) -> date | None:

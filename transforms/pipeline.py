@@ -193,7 +193,7 @@ def _stage_one(
     started: datetime,
 ) -> dict[str, Any]:
     from expectations.validate import run_suite
-    from transforms.stage import find_period, map_columns, stage_table
+    from transforms.stage import control_total_check, find_period, map_columns, stage_table
 
     sheet = getattr(table, "sheet", None)
     ref = _base_ref(source, archived, sheet, started)
@@ -272,10 +272,22 @@ def _stage_one(
     )
     if not ok_columns:
         results.pop()
+        detail = (
+            f"{table.file}, line {table.header_line}: column(s) not in the source's configuration: "
+            f"{', '.join(repr(c) for c in colmap.unexpected)}; expected columns: {', '.join(colmap.fields.values())}"
+        )
+        if table.duplicate_headers:
+            repeats = "; ".join(
+                f"{name!r} at positions {' and '.join(map(str, pos))}"
+                for name, pos in table.duplicate_headers.items()
+            )
+            detail += (
+                f". Repeated header names: {repeats} (a repeat is mapped by position, "
+                f"e.g. '{next(iter(table.duplicate_headers))}#2', in the source's columns)"
+            )
         reject(
             "file.no_unexpected_columns",
-            f"{table.file}, line {table.header_line}: column(s) not in the source's configuration: "
-            f"{', '.join(repr(c) for c in colmap.unexpected)}; expected columns: {', '.join(colmap.fields.values())}",
+            detail,
             "Every column holding data is mapped or ignored.",
             "Map the new column in the configuration.",
         )
@@ -290,6 +302,19 @@ def _stage_one(
 
     resolver = _resolver(str(settings.config))
     staged = stage_table(table, source, domain, colmap, resolver, registry.mappings)
+    file_results = run_suite("file", staged)
+    results.extend(file_results)
+    if any(not r.success for r in file_results):
+        failed = next(r for r in file_results if not r.success)
+        ref.update(
+            status="rejected",
+            reject_rule=failed.rule_id,
+            reject_detail=(
+                f"{table.file}: header present on line {table.header_line}, "
+                f"{len(staged)} data rows: {failed.description}"
+            ),
+        )
+        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, failed.rule_id), None)
     period, how = find_period(staged, table, source, archived["file_name"])
     latest = date.today() + timedelta(days=62)
     if period is None or not (EARLIEST_PERIOD <= period <= latest):
@@ -307,27 +332,31 @@ def _stage_one(
             "Check the dates in the file (day first) and the file name.",
         )
         return _finish(
-            ref,
-            work,
-            results,
-            None,
-            _all_quarantined(ref, raw_records, "file.period_in_window"),
-            None,
+            ref, work, results, None, _all_quarantined(ref, raw_records, "file.period_in_window"), None
         )
     ref["period"] = period.isoformat()
-    results.extend(run_suite("file", staged))
     row_results = run_suite(f"{domain.name}.row", staged)
     results.extend(row_results)
-    if any(not r.success for r in results if r.level == "file"):
-        failed = next(r for r in results if r.level == "file" and not r.success)
-        ref.update(
-            status="rejected",
-            reject_rule=failed.rule_id,
-            reject_detail=f"{table.file}: {failed.description} (failed)",
+    control = control_total_check(staged, table.file) if domain.name == "spend" else None
+    if control is not None:
+        ok, detail, figures = control
+        results.append(
+            _file_result(
+                "file.control_total",
+                ok,
+                "The amounts and row count of the payment lines agree with the file's own "
+                "totals row (a report footer such as 'Grand Total: 10 payments').",
+                "Send the complete report: a truncated or edited file disagrees with its total.",
+                figures,
+            )
         )
-        return _finish(
-            ref, work, results, None, _all_quarantined(ref, raw_records, failed.rule_id), None
-        )
+        if not ok:
+            results.pop()
+            reject("file.control_total", detail, "The payment lines agree with the file's totals row.",
+                   "Send the complete, unedited report.")
+            return _finish(
+                ref, work, results, None, _all_quarantined(ref, raw_records, "file.control_total"), None
+            )
 
     broken: dict[int, list[str]] = {}
     for r in row_results:

@@ -15,6 +15,18 @@ def is_padding_record(cells: list[str]) -> bool:
     return all(not c.strip() or _ZERO.match(c) for c in cells)
 
 
+def duplicate_positions(header: list[str]) -> dict[str, list[int]]:
+    """Header names that occur more than once, with their 1-based positions in the file.
+
+    ``["Id", "Amount", "Amount"]`` gives ``{"Amount": [2, 3]}``. The reader names the repeats
+    ``Amount#2`` so a source can map them by position."""
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(header, start=1):
+        if name.strip():
+            seen.setdefault(name.strip(), []).append(i)
+    return {name: pos for name, pos in seen.items() if len(pos) > 1}
+
+
 @dataclass
 class RawTable:
     """Rows of one file (or one spreadsheet sheet) exactly as read, all text.
@@ -35,6 +47,7 @@ class RawTable:
         preamble_rows: records above the header (titles).
         extra_cells: line -> the non-empty cells found beyond the header's width on that row
             (ragged rows); such rows are quarantined by validation, never silently trimmed.
+        duplicate_headers: repeated header names with their 1-based positions in the file.
         sheet: sheet name for spreadsheets, else ``None``.
         encoding: the text encoding used (CSV), e.g. ``cp1252`` or ``utf-8-sig``.
         delimiter: the field delimiter used (CSV).
@@ -48,6 +61,7 @@ class RawTable:
     blank_rows: int = 0
     preamble_rows: int = 0
     extra_cells: dict[int, list[str]] = field(default_factory=dict)
+    duplicate_headers: dict[str, list[int]] = field(default_factory=dict)
     sheet: str | None = None
     encoding: str | None = None
     delimiter: str | None = None

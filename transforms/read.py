@@ -35,7 +35,7 @@ import clevercsv
 
 from transforms.config import ReaderSpec, normalise_label
 from transforms.errors import FileRejected
-from transforms.rawtable import RawTable, SheetRejected, is_padding_record
+from transforms.rawtable import RawTable, SheetRejected, duplicate_positions, is_padding_record
 
 log = logging.getLogger(__name__)
 
@@ -52,35 +52,66 @@ _BOMS = (
 csv.field_size_limit(256 * 1024 * 1024)
 
 
+class _Undecodable(Exception):
+    def __init__(self, offset: int, byte: int, codec: str):
+        self.offset, self.byte, self.codec = offset, byte, codec
+
+
 def _legacy_fallback(codec: str):
     def handler(exc: UnicodeError) -> tuple[str, int]:
         if not isinstance(exc, UnicodeDecodeError):
             raise exc
         bad = exc.object[exc.start : exc.end]
-        return bad.decode(codec, errors="replace"), exc.end
+        try:
+            return bad.decode(codec), exc.end
+        except UnicodeDecodeError as inner:
+            raise _Undecodable(exc.start + inner.start, bad[inner.start], codec) from None
 
     return handler
 
 
-def decode_bytes(data: bytes, encoding: str = "auto") -> tuple[str, str]:
-    """Decode a file's bytes to text.
+def _undecodable(file: str, data: bytes, offset: int, byte: int, codec: str) -> FileRejected:
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return FileRejected(
+        file,
+        "file.undecodable",
+        f"byte 0x{byte:02X} at byte offset {offset} (line {line}, character {column}) is "
+        f"neither UTF-8 nor {codec}; nothing was loaded with replacement characters",
+        line=line,
+    )
+
+
+def decode_bytes(data: bytes, encoding: str = "auto", file: str = "<bytes>") -> tuple[str, str]:
+    """Decode a file's bytes to text, strictly: no byte is ever replaced.
 
     Args:
         data: the file as received.
         encoding: ``auto``, or a codec name. With a legacy codec name (e.g. ``cp1252``) the
             text is still decoded as UTF-8 first and the codec only fills in the byte
             sequences that are not UTF-8; ``strict:<codec>`` decodes with that codec alone.
+        file: the file name, for the error message.
 
     Returns:
         ``(text, description)``, description naming what was used, e.g. ``utf-8`` or
         ``utf-8+cp1252`` (mixed) or ``cp1252``.
+
+    Raises:
+        FileRejected: ``file.undecodable`` naming the byte, its offset, line and character when
+            a byte is valid in neither UTF-8 nor the legacy code page (e.g. 0x81 in cp1252).
     """
     if encoding.startswith("strict:"):
         codec = encoding.split(":", 1)[1]
-        return data.decode(codec, errors="replace"), codec
+        try:
+            return data.decode(codec), codec
+        except UnicodeDecodeError as exc:
+            raise _undecodable(file, data, exc.start, data[exc.start], codec) from None
     for bom, codec in _BOMS:
         if data.startswith(bom):
-            return data.decode(codec, errors="replace"), codec
+            try:
+                return data.decode(codec), codec
+            except UnicodeDecodeError as exc:
+                raise _undecodable(file, data, exc.start, data[exc.start], codec) from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -91,7 +122,10 @@ def decode_bytes(data: bytes, encoding: str = "auto") -> tuple[str, str]:
         codecs.lookup_error(name)
     except LookupError:
         codecs.register_error(name, _legacy_fallback(legacy))
-    text = data.decode("utf-8", errors=name)
+    try:
+        text = data.decode("utf-8", errors=name)
+    except _Undecodable as exc:
+        raise _undecodable(file, data, exc.offset, exc.byte, exc.codec) from None
     # Was anything decoded as UTF-8 beyond ASCII? Then the file is mixed, else purely legacy.
     mixed = any(ord(c) > 0x7F for c in data.decode("utf-8", errors="ignore"))
     return text, (f"utf-8+{legacy}" if mixed else legacy)
@@ -236,6 +270,7 @@ def shape_table(
         blank_rows=blank,
         preamble_rows=header_index - stacked + 1,
         extra_cells=extra,
+        duplicate_headers=duplicate_positions(header),
     )
 
 
@@ -297,7 +332,7 @@ def read_file(
         from transforms.read_excel import read_workbook
 
         return list(read_workbook(path, spec, header_hints))
-    text, used = decode_bytes(data, spec.encoding)
+    text, used = decode_bytes(data, spec.encoding, name)
     table = read_csv_text(name, text, spec, header_hints)
     table.encoding = used
     return [table]

@@ -32,7 +32,7 @@ import python_calamine
 
 from transforms.config import ReaderSpec, normalise_label
 from transforms.errors import FileRejected
-from transforms.rawtable import RawTable, SheetRejected, is_padding_record
+from transforms.rawtable import RawTable, SheetRejected, duplicate_positions, is_padding_record
 
 logger = logging.getLogger(__name__)
 
@@ -425,6 +425,7 @@ def read_sheet_cells(
         header_line=top + height + row_offset,
         blank_rows=blank_rows,
         preamble_rows=top + row_offset,
+        duplicate_headers=duplicate_positions(list(header)),
         sheet=sheet,
     )
     logger.info(

@@ -244,6 +244,53 @@ def _workforce(
     staged["paybill_parse_ok"] = ((raw == "") | staged["paybill_gbp"].notna()).astype(bool)
 
 
+_COUNT_IN_LABEL = re.compile(r"(\d[\d,]*)\s+(payments?|rows?|lines?|transactions?|records?|items?)\b", re.I)
+
+
+def control_total_check(staged: pd.DataFrame, file: str) -> tuple[bool, str, dict] | None:
+    """Check the payment lines against the file's own totals row, when it has one.
+
+    The last totals row (see ``is_totals_row``) with a parseable amount is the control total;
+    the sum of the other rows' parsed amounts must equal it to the penny, and where the totals
+    row states a count ("Grand Total: 10 payments") the number of other rows must equal it.
+
+    Returns:
+        ``None`` when the file has no totals row with an amount; else ``(ok, detail, figures)``,
+        ``detail`` naming the file, the totals row's line and both figures.
+    """
+    from decimal import Decimal
+
+    totals = staged[staged["is_totals_row"] & staged["amount_gbp"].notna()]
+    if totals.empty:
+        return None
+    control = totals.iloc[-1]
+    lines = staged[~staged["is_totals_row"]]
+    loaded = sum((Decimal(a) for a in lines["amount_gbp"].dropna()), Decimal("0.00"))
+    stated = Decimal(control["amount_gbp"])
+    count = None
+    for col in [c for c in staged.columns if c.endswith("__raw")]:
+        m = _COUNT_IN_LABEL.search(str(control[col] or ""))
+        if m:
+            count = int(m.group(1).replace(",", ""))
+            break
+    figures = {
+        "totals_line": int(control["source_line"]),
+        "control_total_gbp": str(stated),
+        "loaded_total_gbp": str(loaded),
+        "stated_count": count,
+        "loaded_count": len(lines),
+    }
+    problems = []
+    if loaded != stated:
+        problems.append(
+            f"the payment lines sum to {loaded:,.2f} but the totals row says {stated:,.2f}"
+        )
+    if count is not None and count != len(lines):
+        problems.append(f"the file has {len(lines)} payment lines but the totals row says {count}")
+    detail = f"{file}, line {int(control['source_line'])}: " + "; ".join(problems)
+    return (not problems, detail, figures)
+
+
 _MONTHS = {
     m.lower(): i
     for i, m in enumerate(
