@@ -32,7 +32,7 @@ class Puller(Protocol):
     """Where a source's files come from."""
 
     def list_files(self) -> list[str]:
-        """Names of the files waiting, sorted."""
+        """Names of the files waiting, in the order they should be loaded (oldest first)."""
         ...
 
     def fetch(self, name: str, dest: Path) -> None:
@@ -67,7 +67,10 @@ class LocalFolderPuller:
         return out
 
     def list_files(self) -> list[str]:
-        return sorted(self._paths())
+        """Oldest first (modification time, then name): a corrected file dropped after the
+        original is published after it, so it is the one that stays in the partition."""
+        paths = self._paths()
+        return sorted(paths, key=lambda n: (paths[n].stat().st_mtime_ns, n))
 
     def fetch(self, name: str, dest: Path) -> None:
         paths = self._paths()

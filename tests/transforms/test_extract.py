@@ -50,3 +50,16 @@ def test_unimplemented_pull_method_is_a_clear_error(tmp_path):
     source = load_registry(settings.config).source("hmrc__spend")
     with pytest.raises(NgssError, match="'sftp'.*hmrc_sftp.*not implemented"):
         puller_for(settings, source)
+
+
+def test_files_are_listed_oldest_first(tmp_path):
+    import os
+
+    settings = make_home(tmp_path)
+    folder = settings.landing / "hmrc"
+    folder.mkdir()
+    for name, mtime in (("march-v2.csv", 2_000_000_000), ("march-v10.csv", 2_000_000_100), ("march.csv", 1_900_000_000)):
+        (folder / name).write_text(name)
+        os.utime(folder / name, (mtime, mtime))
+    source = load_registry(settings.config).source("hmrc__spend")
+    assert puller_for(settings, source).list_files() == ["march.csv", "march-v2.csv", "march-v10.csv"]
