@@ -25,17 +25,19 @@ group by domain order by domain
 """
 
 TOP_SUPPLIERS_SQL = """
-select supplier_display_name, body_count, array_to_string(body_codes, ', ') as bodies,
-       total_gbp, payment_count
+select supplier_display_name as supplier, body_count as bodies,
+       array_to_string(body_codes, ', ') as paid_by,
+       format('{:,.2f}', total_gbp) as total_gbp, payment_count as payments
 from marts.mart_shared_suppliers
 order by body_count desc, total_gbp desc limit 10
 """
 
 FUNCTION_SHARE_SQL = """
-pivot (select body_code, snapshot_date, post_kinds_covered, back_office_function, share_of_total_fte, total_fte
+pivot (select body_code as body, snapshot_date as snapshot,
+              round(total_fte)::integer as total_fte, back_office_function, share_of_total_fte
        from marts.mart_function_fte)
-on back_office_function using first(share_of_total_fte)
-order by body_code, snapshot_date
+on back_office_function in ('HR', 'PAYROLL', 'FINANCE', 'PROCUREMENT') using first(share_of_total_fte)
+order by body, snapshot
 """
 
 
@@ -51,9 +53,9 @@ def print_summary(settings: Settings, console: Console, seconds: float | None = 
         _table(console, "Top 10 shared suppliers", con.sql(TOP_SUPPLIERS_SQL))
         _table(
             console,
-            "Back-office share of FTE per body (organograms)",
+            "Back-office share of FTE per body (organograms; PAYROLL where identifiable)",
             con.sql(FUNCTION_SHARE_SQL),
-            pct_from=4,
+            percent=("HR", "PAYROLL", "FINANCE", "PROCUREMENT"),
         )
         console.print(f"Warehouse: [bold]{settings.warehouse}[/]")
         console.print('Query it:  ngss sql "select * from marts.mart_shared_suppliers limit 5"')
@@ -63,23 +65,22 @@ def print_summary(settings: Settings, console: Console, seconds: float | None = 
         con.close()
 
 
-def _table(console: Console, title: str, rel, pct_from: int | None = None) -> None:
+def _table(console: Console, title: str, rel, percent: tuple[str, ...] = ()) -> None:
+    """Print a relation as a table; columns named in ``percent`` hold shares (0-1)."""
     table = Table(title=title)
     for c in rel.columns:
-        table.add_column(c)
+        # Long lists fold onto more lines; every other column keeps its values whole.
+        table.add_column(c, overflow="fold", no_wrap=c in ("total_gbp", "snapshot", "body"))
     for row in rel.fetchall():
         cells = []
-        for i, v in enumerate(row):
-            if (
-                pct_from is not None
-                and i >= pct_from
-                and isinstance(v, int | float)
-                and rel.columns[i] != "total_fte"
-            ):
-                cells.append(f"{float(v):.1%}")
-            elif v is None:
+        for name, v in zip(rel.columns, row, strict=True):
+            if v is None:
                 cells.append("")
+            elif name in percent:
+                cells.append(f"{float(v):.1%}")
+            elif isinstance(v, int):
+                cells.append(f"{v:,}")
             else:
-                cells.append(f"{v:,}" if isinstance(v, int) else str(v))
+                cells.append(str(v))
         table.add_row(*cells)
     console.print(table)
