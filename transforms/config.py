@@ -87,11 +87,14 @@ class Owner(_Frozen):
 class PullSpec(_Frozen):
     """Where a source's files come from.
 
-    ``local`` reads ``<landing root>/<path>/<pattern>``; ``http``, ``sftp`` and ``s3`` use the
-    same interface with credentials from the Airflow connection ``conn_id``.
+    ``local`` reads ``<root>/<path>/<pattern>``, where root is the landing root (default) or,
+    for ``root: generated``, the folder ``ngss generate`` writes synthetic extracts to;
+    ``http``, ``sftp`` and ``s3`` use the same interface with credentials from the Airflow
+    connection ``conn_id``.
     """
 
     method: Literal["local", "http", "sftp", "s3"] = "local"
+    root: Literal["landing", "generated"] = "landing"
     path: str
     pattern: str = "*"
     conn_id: str | None = None
@@ -108,7 +111,9 @@ class ReaderSpec(_Frozen):
     """How to read a file into rows of text.
 
     Attributes:
-        format: ``csv`` (any delimiter) or ``excel`` (XLS, XLSX, ODS: the reader picks by content).
+        format: ``csv`` (any delimiter), ``excel`` (XLS, XLSX, ODS: the reader picks by content),
+            ``parquet`` (every column read as text) or ``fixed_width`` (columns of ``widths``
+            characters; the first record is the header).
         encoding: ``auto`` (detected) or a Python codec name such as ``cp1252``.
         delimiter: ``auto`` (sniffed) or a single character.
         header_row: 1-based record number of the (first) header row; ``None`` finds it by content
@@ -118,15 +123,17 @@ class ReaderSpec(_Frozen):
         sheets: for spreadsheets, which sheets to read (``None`` = all).
         drop_columns: source columns removed on read before anything is stored (personal data
             such as names and contact details).
+        widths: for ``fixed_width``, the width in characters of each column, in order.
     """
 
-    format: Literal["csv", "excel"] = "csv"
+    format: Literal["csv", "excel", "parquet", "fixed_width"] = "csv"
     encoding: str = "auto"
     delimiter: str = "auto"
     header_row: int | None = None
     header_rows: int = 1
     sheets: tuple[str, ...] | None = None
     drop_columns: tuple[str, ...] = ()
+    widths: tuple[int, ...] | None = None
 
 
 class ValueSpec(_Frozen):
@@ -143,6 +150,8 @@ class ValueSpec(_Frozen):
         professions: mapping CSV from profession names to back-office functions, columns
             ``profession,function``.
         withheld_pay: pay values meaning "not disclosed"; stored as NULL, never as zero.
+        decimal_comma: amounts and numbers are written with a decimal comma and dots or spaces
+            between thousands (``1.234,56``), as continental export tools do.
     """
 
     date_formats: tuple[str, ...] = ("%d/%m/%Y",)
@@ -150,6 +159,7 @@ class ValueSpec(_Frozen):
     grades: str | None = None
     professions: str | None = None
     withheld_pay: tuple[str, ...] = ()
+    decimal_comma: bool = False
 
 
 class PeriodSpec(_Frozen):
@@ -398,6 +408,8 @@ def _check_source(
         out.append((f, "period.format", "needed when period.source is sheet"))
     if p.source == "columns" and not (p.year_column and p.month_column):
         out.append((f, "period", "year_column and month_column needed"))
+    if src.reader.format == "fixed_width" and not src.reader.widths:
+        out.append((f, "reader.widths", "a fixed_width source needs the width of each column"))
     for fmt in src.values.date_formats:
         if "%m" in fmt and fmt.index("%m") < fmt.find("%d"):
             out.append(

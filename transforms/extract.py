@@ -86,7 +86,8 @@ def puller_for(settings: Settings, source: SourceSpec) -> Puller:
         NgssError: for a method this release does not implement yet (http, sftp, s3).
     """
     if source.pull.method == "local":
-        return LocalFolderPuller(settings.landing / source.pull.path, source.pull.pattern)
+        root = settings.generated if source.pull.root == "generated" else settings.landing
+        return LocalFolderPuller(root / source.pull.path, source.pull.pattern)
     raise NgssError(
         f"{source.source_id}: pull method {source.pull.method!r} (connection "
         f"{source.pull.conn_id!r}) is not implemented in this release; use a local landing folder"

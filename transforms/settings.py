@@ -39,6 +39,11 @@ class Settings:
         return self.home / "work"
 
     @property
+    def generated(self) -> Path:
+        """Synthetic extracts written by ``ngss generate`` (sources with ``pull.root: generated``)."""
+        return self.home / "generated"
+
+    @property
     def reports(self) -> Path:
         return self.home / "reports"
 

@@ -45,7 +45,10 @@ CREATE TABLE IF NOT EXISTS core.fct_spend (
     contract_number      VARCHAR,
     project_code         VARCHAR,
     expenditure_type     VARCHAR,
-    vat_number           VARCHAR
+    vat_number           VARCHAR,
+    invoice_number       VARCHAR,
+    invoice_date         DATE,
+    company_number       VARCHAR
 );
 COMMENT ON TABLE core.fct_spend IS 'One row per payment line published by a body (spend over £25,000 / £500 files and accounts-payable extracts); partitioned by (source_id, period).';
 COMMENT ON COLUMN core.fct_spend.load_id IS 'Load that published the row (ops.load_log.load_id).';
@@ -77,6 +80,9 @@ COMMENT ON COLUMN core.fct_spend.contract_number IS 'Contract number as sent.';
 COMMENT ON COLUMN core.fct_spend.project_code IS 'Project code as sent.';
 COMMENT ON COLUMN core.fct_spend.expenditure_type IS 'Revenue/capital or programme/admin classification as sent.';
 COMMENT ON COLUMN core.fct_spend.vat_number IS 'Supplier VAT registration number as sent.';
+COMMENT ON COLUMN core.fct_spend.invoice_number IS 'Supplier''s invoice number as sent (accounts-payable extracts).';
+COMMENT ON COLUMN core.fct_spend.invoice_date IS 'Date on the supplier''s invoice (accounts-payable extracts).';
+COMMENT ON COLUMN core.fct_spend.company_number IS 'Supplier''s Companies House number as sent.';
 
 CREATE TABLE IF NOT EXISTS core.fct_post (
     load_id                     VARCHAR NOT NULL,
