@@ -30,22 +30,38 @@ _AMOUNT_RE = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _SPACES_RE = re.compile(r"[\s\u00a0\u2007\u202f]+")
+# The same, written with a decimal comma and dots between thousands: 1.234,56  -1.200,50  (500,00)
+_AMOUNT_COMMA_RE = re.compile(
+    r"""^(?P<cur0>£|GBP)?
+        (?P<lpar>\()?
+        (?P<sign1>[-+])?
+        (?P<cur>£|GBP)?
+        (?P<sign2>[-+])?
+        (?P<int>\d{1,3}(?:\.\d{3})+|\d+)?
+        (?:,(?P<frac>\d{1,2}))?
+        (?P<rpar>\))?
+        (?P<cr>CR|DR)?$""",
+    re.VERBOSE | re.IGNORECASE,
+)
 
 
-def parse_amount_text(text: str | None) -> str | None:
+def parse_amount_text(text: str | None, decimal_comma: bool = False) -> str | None:
     """Parse one amount to a canonical decimal string with two places (``"-81770.30"``).
 
     Accepts thousands commas only in groups of three, at most two decimal places, a leading
     minus, a pound sign (before or after the sign or bracket), accounting brackets and a trailing ``CR``
     (credit, negative). Returns ``None`` for blanks and for anything else (``TBC``,
     ``1.234,56``, ``12.345``): the caller quarantines, never stores 0 or NULL silently.
+
+    With ``decimal_comma`` the roles swap: ``1.234,56`` is 1234.56 and ``1,234.56`` is
+    unparseable (a source declares one convention; a value in the other is never guessed).
     """
     if text is None:
         return None
     s = _SPACES_RE.sub("", str(text))
     if not s:
         return None
-    m = _AMOUNT_RE.match(s)
+    m = (_AMOUNT_COMMA_RE if decimal_comma else _AMOUNT_RE).match(s)
     if not m or (m["int"] is None and m["frac"] is None):
         return None
     if bool(m["lpar"]) != bool(m["rpar"]) or (m["cur0"] and m["cur"]):
@@ -58,40 +74,48 @@ def parse_amount_text(text: str | None) -> str | None:
     )
     if negative > 1:
         return None
-    whole = (m["int"] or "0").replace(",", "").lstrip("0") or "0"
+    whole = (m["int"] or "0").replace(",", "").replace(".", "").lstrip("0") or "0"
     frac = (m["frac"] or "").ljust(2, "0")
     out = f"{whole}.{frac}"
     return f"-{out}" if negative and out != "0.00" else out
 
 
-def parse_amounts(values: pd.Series) -> pd.Series:
+def parse_amounts(values: pd.Series, decimal_comma: bool = False) -> pd.Series:
     """Series version of :func:`parse_amount_text` (object dtype: decimal strings or None).
 
     Distinct values are parsed once and mapped back, so a million rows with a few thousand
     distinct amounts cost a few thousand parses.
     """
     uniques = pd.unique(values.astype("string").fillna(""))
-    lookup = {u: parse_amount_text(u) for u in uniques}
+    lookup = {u: parse_amount_text(u, decimal_comma) for u in uniques}
     return values.astype("string").fillna("").map(lookup).astype(object)
 
 
 _NUMBER_RE = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
+_NUMBER_COMMA_RE = re.compile(r"^-?(\d{1,3}(\.\d{3})+|\d+)?(,\d+)?$")
 
 
-def parse_number_text(text: str | None) -> float | None:
-    """Parse a count or FTE (``5,847``, ``0.6``, ``1.0``, ``893.7739900000005``); None if not."""
+def parse_number_text(text: str | None, decimal_comma: bool = False) -> float | None:
+    """Parse a count or FTE (``5,847``, ``0.6``, ``1.0``, ``893.7739900000005``; with
+    ``decimal_comma``, ``0,6`` and ``5.847``); None if not a number."""
     if text is None:
         return None
     s = _SPACES_RE.sub("", str(text))
-    if not s or s in {"-", "."} or not _NUMBER_RE.match(s):
+    if not s or s in {"-", ".", ","}:
+        return None
+    if decimal_comma:
+        if not _NUMBER_COMMA_RE.match(s):
+            return None
+        return float(s.replace(".", "").replace(",", "."))
+    if not _NUMBER_RE.match(s):
         return None
     return float(s.replace(",", ""))
 
 
-def parse_numbers(values: pd.Series) -> pd.Series:
+def parse_numbers(values: pd.Series, decimal_comma: bool = False) -> pd.Series:
     """Series version of :func:`parse_number_text` (Float64 with <NA>)."""
     uniques = pd.unique(values.astype("string").fillna(""))
-    lookup = {u: parse_number_text(u) for u in uniques}
+    lookup = {u: parse_number_text(u, decimal_comma) for u in uniques}
     return values.astype("string").fillna("").map(lookup).astype("Float64")
 
 

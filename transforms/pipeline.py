@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -69,6 +70,14 @@ def make_load_id(source_id: str, sha256: str, sheet: str | None) -> str:
 
 
 CANONICAL_EXTRAS = {
+    "payroll": ["employer_code", "person_key", "grade_as_sent"],
+    "employment": [
+        "employer_code",
+        "person_key",
+        "grade_as_sent",
+        "back_office_function",
+        "secondment_to_code",
+    ],
     "spend": [
         "department_code",
         "entity_code",
@@ -89,6 +98,8 @@ FACT_TABLE = {
     "spend": "core.fct_spend",
     "posts": "core.fct_post",
     "workforce": "core.fct_workforce",
+    "payroll": "core.fct_payroll",
+    "employment": "core.fct_employment",
 }
 _POSTS_DROP = {"organisation", "parent_department"}
 
@@ -232,8 +243,8 @@ def _stage_one(
     ref["rows_blank"] = table.blank_rows
     ref["encoding"] = table.encoding
     ref["header_line"] = table.header_line
-    raw_records = _raw_records(table)
     colmap = map_columns(table, source, domain)
+    raw_records = _raw_records(table, personal="ni_number" in domain.fields)
     ok_required = not colmap.missing_required
     results.append(
         _file_result(
@@ -301,7 +312,12 @@ def _stage_one(
         )
 
     resolver = _resolver(str(settings.config))
-    staged = stage_table(table, source, domain, colmap, resolver, registry.mappings)
+    secret = None
+    if "ni_number" in domain.fields:
+        from transforms.privacy import load_key
+
+        secret = load_key(settings)
+    staged = stage_table(table, source, domain, colmap, resolver, registry.mappings, secret)
     file_results = run_suite("file", staged)
     results.extend(file_results)
     if any(not r.success for r in file_results):
@@ -314,7 +330,9 @@ def _stage_one(
                 f"{len(staged)} data rows: {failed.description}"
             ),
         )
-        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, failed.rule_id), None)
+        return _finish(
+            ref, work, results, None, _all_quarantined(ref, raw_records, failed.rule_id), None
+        )
     period, how = find_period(staged, table, source, archived["file_name"])
     latest = date.today() + timedelta(days=62)
     if period is None or not (EARLIEST_PERIOD <= period <= latest):
@@ -332,7 +350,12 @@ def _stage_one(
             "Check the dates in the file (day first) and the file name.",
         )
         return _finish(
-            ref, work, results, None, _all_quarantined(ref, raw_records, "file.period_in_window"), None
+            ref,
+            work,
+            results,
+            None,
+            _all_quarantined(ref, raw_records, "file.period_in_window"),
+            None,
         )
     ref["period"] = period.isoformat()
     row_results = run_suite(f"{domain.name}.row", staged)
@@ -352,10 +375,19 @@ def _stage_one(
         )
         if not ok:
             results.pop()
-            reject("file.control_total", detail, "The payment lines agree with the file's totals row.",
-                   "Send the complete, unedited report.")
+            reject(
+                "file.control_total",
+                detail,
+                "The payment lines agree with the file's totals row.",
+                "Send the complete, unedited report.",
+            )
             return _finish(
-                ref, work, results, None, _all_quarantined(ref, raw_records, "file.control_total"), None
+                ref,
+                work,
+                results,
+                None,
+                _all_quarantined(ref, raw_records, "file.control_total"),
+                None,
             )
 
     broken: dict[int, list[str]] = {}
@@ -393,9 +425,20 @@ def _stage_one(
     return _finish(ref, work, results, canonical, quarantine, period)
 
 
-def _raw_records(table: RawTable) -> list[tuple[int, str]]:
+_NI_LIKE = re.compile(r"\b[A-Za-z]{2}[\s-]?\d{2}[\s-]?\d{2}[\s-]?\d{2}[\s-]?[A-Za-z]?\b")
+
+
+def _raw_records(table: RawTable, personal: bool = False) -> list[tuple[int, str]]:
+    """Each row's values as read, as JSON (source column -> text), for ``ops.quarantine_row``.
+
+    With ``personal`` (domains carrying NI numbers) anything shaped like an NI number, in any
+    column, is masked with :func:`transforms.privacy.mask_ni` before it is kept."""
+    from transforms.privacy import mask_ni
+
     out = []
     for line, row in zip(table.lines, table.rows, strict=True):
+        if personal:
+            row = [_NI_LIKE.sub(lambda m: mask_ni(m.group(0)), v) for v in row]
         record = {c: v for c, v in zip(table.columns, row, strict=True) if v != ""}
         if line in table.extra_cells:
             record["(beyond last column)"] = " | ".join(table.extra_cells[line])
@@ -447,7 +490,7 @@ def _canonical(
 ) -> pd.DataFrame:
     from transforms.stage import snapshot_date
 
-    fields = list(domain.fields)
+    fields = [f for f in domain.fields if f in good.columns]
     if domain.name == "posts":
         fields = [f for f in fields if f not in _POSTS_DROP] + ["organisation", "parent_department"]
     cols = fields + CANONICAL_EXTRAS.get(domain.name, [])

@@ -305,6 +305,66 @@ def read_csv_text(file: str, text: str, spec: ReaderSpec, header_hints: set[str]
     return table
 
 
+def _cell_text(value: object) -> str:
+    """A typed Parquet value as the text a CSV export would carry: dates ISO, decimals exact."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def read_parquet_file(file: str, path: Path, spec: ReaderSpec) -> RawTable:
+    """Read a Parquet file as text cells: every column, each value as text (dates ISO 8601,
+    decimals exactly as stored); ``lines`` are 1-based row numbers, ``header_line`` 0 (the
+    schema is the header).
+
+    Raises:
+        FileRejected: ``file.unreadable`` when the file is not valid Parquet.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError...
+        raise FileRejected(file, "file.unreadable", f"not a readable Parquet file: {exc}") from None
+    header = [str(n) for n in table.column_names]
+    columns = [[_cell_text(v) for v in col.to_pylist()] for col in table.columns]
+    records = [(0, header)] + [(i + 1, [col[i] for col in columns]) for i in range(table.num_rows)]
+    return shape_table(file, records, 0, 1, spec.drop_columns)
+
+
+def read_fixed_width_text(
+    file: str, text: str, spec: ReaderSpec, header_hints: set[str]
+) -> RawTable:
+    """Split fixed-width text into columns of ``spec.widths`` characters (trailing spaces
+    trimmed), then find the header by content and shape the table as for CSV.
+
+    Raises:
+        FileRejected: ``file.no_header`` when no header record is found.
+    """
+    widths = spec.widths or ()
+    bounds = []
+    start = 0
+    for w in widths:
+        bounds.append((start, start + w))
+        start += w
+    records = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        cells = [line[a:b].strip() for a, b in bounds]
+        if len(line) > start and line[start:].strip():
+            cells.append(line[start:].strip())
+        records.append((lineno, cells))
+    found = find_header([r for _, r in records], header_hints, 1)
+    if found is None:
+        raise FileRejected(
+            file, "file.no_header", "no fixed-width record names two expected columns", line=1
+        )
+    return shape_table(file, records, found, 1, spec.drop_columns)
+
+
 def read_file(
     path: Path, spec: ReaderSpec, header_hints: set[str], file_name: str | None = None
 ) -> list[RawTable | SheetRejected]:
@@ -331,8 +391,13 @@ def read_file(
     if spec.format == "excel":
         from transforms.read_excel import read_workbook
 
-        return list(read_workbook(path, spec, header_hints))
+        return list(read_workbook(path, spec, header_hints, name))
+    if spec.format == "parquet":
+        return [read_parquet_file(name, path, spec)]
     text, used = decode_bytes(data, spec.encoding, name)
-    table = read_csv_text(name, text, spec, header_hints)
+    if spec.format == "fixed_width":
+        table = read_fixed_width_text(name, text, spec, header_hints)
+    else:
+        table = read_csv_text(name, text, spec, header_hints)
     table.encoding = used
     return [table]

@@ -105,8 +105,9 @@ def map_columns(table: RawTable, source: SourceSpec, domain: DomainSpec) -> Colu
 
 
 def _typed(field_type: str, raw: pd.Series, source: SourceSpec, from_sheet: bool) -> pd.Series:
+    comma = source.values.decimal_comma
     if field_type == "amount":
-        parsed = parse_amounts(raw)
+        parsed = parse_amounts(raw, comma)
         if from_sheet:
             # Spreadsheet cells hold binary floats (32489663.800000004): round to pence.
             fallback = raw.map(lambda t: _round_pence(parse_number_text(t)))
@@ -115,7 +116,7 @@ def _typed(field_type: str, raw: pd.Series, source: SourceSpec, from_sheet: bool
     if field_type == "date":
         return parse_dates(raw, source.values.date_formats)
     if field_type in ("number", "integer"):
-        return parse_numbers(raw)
+        return parse_numbers(raw, comma)
     if field_type == "code":
         return clean_code(raw)
     return clean_text(raw)
@@ -134,8 +135,12 @@ def stage_table(
     columns: ColumnMap,
     resolver: OrganisationResolver,
     mappings: dict[str, dict[str, str]],
+    person_key_secret: bytes | None = None,
 ) -> pd.DataFrame:
-    """Build the staged frame of one table (see the module docstring for its columns)."""
+    """Build the staged frame of one table (see the module docstring for its columns).
+
+    ``person_key_secret`` is needed for domains carrying National Insurance numbers (payroll,
+    employment); the plain number is replaced by ``person_key`` and dropped from the frame."""
     raw = pd.DataFrame(table.rows, columns=table.columns, dtype="string")
     n = len(raw)
     staged = pd.DataFrame({"source_line": pd.Series(table.lines, dtype="int64")})
@@ -150,10 +155,105 @@ def stage_table(
         staged[field] = _typed(spec.type, series, source, from_sheet).values
         staged[f"{field}__raw"] = series.values
     staged["has_extra_cells"] = staged["source_line"].isin(list(table.extra_cells)).astype(bool)
-    hook = {"spend": _spend, "posts": _posts, "workforce": _workforce}.get(domain.name)
+    if "ni_number" in domain.fields:
+        if person_key_secret is None:
+            raise ValueError(
+                f"{source.source_id}: a person-key secret is needed to stage NI numbers"
+            )
+        _pseudonymise(staged, person_key_secret)
+    hook = {
+        "spend": _spend,
+        "posts": _posts,
+        "workforce": _workforce,
+        "payroll": _payroll,
+        "employment": _employment,
+    }.get(domain.name)
     if hook is not None:
         hook(staged, source, resolver, mappings)
     return staged
+
+
+def _pseudonymise(staged: pd.DataFrame, secret: bytes) -> None:
+    """Replace ``ni_number`` by ``person_key`` (HMAC-SHA256) and ``ni_valid``; the plain number
+    leaves the frame here and is never written anywhere."""
+    from transforms.privacy import person_keys
+
+    keys, valid = person_keys(staged["ni_number__raw"], secret)
+    staged["person_key"] = keys
+    staged["ni_valid"] = valid
+    staged.drop(columns=["ni_number", "ni_number__raw"], inplace=True)
+
+
+def _grade_and_function(staged: pd.DataFrame, source: SourceSpec, mappings) -> None:
+    grade_map = mappings.get(source.values.grades or "", {})
+    staged["grade_as_sent"] = staged["grade"]
+    staged["grade"] = (
+        staged["grade"]
+        .map(lambda g: grade_map.get(normalise_label(g)) if isinstance(g, str) else None)
+        .astype(object)
+    )
+    if "profession" in staged:
+        prof_map = mappings.get(source.values.professions or "", {})
+        staged["back_office_function"] = staged["profession"].map(
+            lambda p: prof_map.get(normalise_label(p), "OTHER") if isinstance(p, str) else "OTHER"
+        )
+
+
+def _pence(values: pd.Series) -> pd.Series:
+    """Decimal strings ("-1200.50") to integer pence (Int64), exactly."""
+    numeric = pd.to_numeric(values.astype("string"), errors="coerce")
+    return (numeric * 100).round().astype("Int64")
+
+
+PAY_COMPONENTS = ("tax_gbp", "employee_ni_gbp", "employee_pension_gbp", "other_deductions_gbp")
+PAY_AMOUNTS = (
+    "gross_pay_gbp",
+    *PAY_COMPONENTS,
+    "employer_ni_gbp",
+    "employer_pension_gbp",
+    "net_pay_gbp",
+)
+
+
+def _payroll(
+    staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResolver, mappings
+) -> None:
+    """Payroll extras: ``employer_code``, canonical ``grade`` and ``grade_as_sent``,
+    ``amounts_ok``, ``pay_residual_gbp`` (gross - tax - employee NI - employee pension - other
+    deductions - net, in pounds; 0 when the payslip reconciles), ``is_duplicate`` (a later row
+    with the same employee number and pay period in the file)."""
+    staged["employer_code"] = _resolve_series(staged["employer"], resolver)
+    _grade_and_function(staged, source, mappings)
+    ok = pd.Series(True, index=staged.index)
+    for col in PAY_AMOUNTS:
+        raw = staged[f"{col}__raw"].fillna("").str.strip()
+        ok &= (raw == "") | staged[col].notna()
+    staged["amounts_ok"] = ok.astype(bool)
+    other = _pence(staged["other_deductions_gbp"]).fillna(0)
+    residual = _pence(staged["gross_pay_gbp"]) - _pence(staged["net_pay_gbp"]) - other
+    for col in ("tax_gbp", "employee_ni_gbp", "employee_pension_gbp"):
+        residual = residual - _pence(staged[col])
+    staged["pay_residual_gbp"] = (residual.astype("Float64") / 100).astype("Float64")
+    staged["is_duplicate"] = staged.duplicated(
+        ["employee_number", "pay_period"], keep="first"
+    ).astype(bool)
+
+
+def _employment(
+    staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResolver, mappings
+) -> None:
+    """Employment extras: ``employer_code``, ``secondment_to_code`` and ``secondment_ok``
+    (blank, or a known body), canonical ``grade``, ``back_office_function``, ``is_duplicate``
+    (a later row with the same employee number and snapshot date)."""
+    staged["employer_code"] = _resolve_series(staged["employer"], resolver)
+    staged["secondment_to_code"] = _resolve_series(staged["secondment_to"], resolver)
+    staged["secondment_ok"] = (
+        staged["secondment_to"].isna() | staged["secondment_to_code"].notna()
+    ).astype(bool)
+    _grade_and_function(staged, source, mappings)
+    staged["is_duplicate"] = staged.duplicated(
+        ["employee_number", "snapshot_date"], keep="first"
+    ).astype(bool)
 
 
 def _resolve_series(values: pd.Series, resolver: OrganisationResolver) -> pd.Series:
@@ -244,7 +344,9 @@ def _workforce(
     staged["paybill_parse_ok"] = ((raw == "") | staged["paybill_gbp"].notna()).astype(bool)
 
 
-_COUNT_IN_LABEL = re.compile(r"(\d[\d,]*)\s+(payments?|rows?|lines?|transactions?|records?|items?)\b", re.I)
+_COUNT_IN_LABEL = re.compile(
+    r"(\d[\d,]*)\s+(payments?|rows?|lines?|transactions?|records?|items?)\b", re.I
+)
 
 
 def control_total_check(staged: pd.DataFrame, file: str) -> tuple[bool, str, dict] | None:

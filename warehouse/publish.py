@@ -24,7 +24,15 @@ from transforms.errors import PublishError
 log = logging.getLogger(__name__)
 
 # Identifiers that may appear in SQL text; values are always bound parameters.
-FACT_TABLES = frozenset({"core.fct_spend", "core.fct_post", "core.fct_workforce"})
+FACT_TABLES = frozenset(
+    {
+        "core.fct_spend",
+        "core.fct_post",
+        "core.fct_workforce",
+        "core.fct_payroll",
+        "core.fct_employment",
+    }
+)
 
 
 def refresh_dimensions(con: duckdb.DuckDBPyConnection, resolver: Any) -> int:

@@ -169,3 +169,103 @@ COMMENT ON COLUMN core.fct_workforce.parent_code IS 'Parent department of the or
 COMMENT ON COLUMN core.fct_workforce.headcount IS 'Payroll staff headcount (people).';
 COMMENT ON COLUMN core.fct_workforce.fte IS 'Payroll staff full-time equivalent.';
 COMMENT ON COLUMN core.fct_workforce.paybill_gbp IS 'Payroll staff paybill for the month, pounds.';
+
+CREATE TABLE IF NOT EXISTS core.fct_payroll (
+    load_id                VARCHAR NOT NULL,
+    source_id              VARCHAR NOT NULL,
+    body_code              VARCHAR NOT NULL,
+    period                 DATE NOT NULL,
+    source_file            VARCHAR NOT NULL,
+    source_line            INTEGER NOT NULL,
+    employer               VARCHAR,
+    employer_code          VARCHAR NOT NULL,
+    employee_number        VARCHAR NOT NULL,
+    person_key             VARCHAR NOT NULL,
+    pay_period             DATE NOT NULL,
+    pay_date               DATE NOT NULL,
+    grade_as_sent          VARCHAR NOT NULL,
+    grade                  VARCHAR NOT NULL,
+    fte                    DECIMAL(6,4) NOT NULL,
+    cost_centre            VARCHAR,
+    gross_pay_gbp          DECIMAL(18,2) NOT NULL,
+    tax_gbp                DECIMAL(18,2) NOT NULL,
+    employee_ni_gbp        DECIMAL(18,2) NOT NULL,
+    employer_ni_gbp        DECIMAL(18,2) NOT NULL,
+    employee_pension_gbp   DECIMAL(18,2) NOT NULL,
+    employer_pension_gbp   DECIMAL(18,2) NOT NULL,
+    other_deductions_gbp   DECIMAL(18,2),
+    net_pay_gbp            DECIMAL(18,2) NOT NULL
+);
+COMMENT ON TABLE core.fct_payroll IS 'One row per person per pay period per body (payroll extracts); partitioned by (source_id, period). No NI number or name is stored.';
+COMMENT ON COLUMN core.fct_payroll.load_id IS 'Load that published the row.';
+COMMENT ON COLUMN core.fct_payroll.source_id IS 'Source registry entry.';
+COMMENT ON COLUMN core.fct_payroll.body_code IS 'Body that sent the extract.';
+COMMENT ON COLUMN core.fct_payroll.period IS 'First day of the pay period month (the partition).';
+COMMENT ON COLUMN core.fct_payroll.source_file IS 'File name as received.';
+COMMENT ON COLUMN core.fct_payroll.source_line IS 'Line (or row) of the record in the file.';
+COMMENT ON COLUMN core.fct_payroll.employer IS 'Employer as written.';
+COMMENT ON COLUMN core.fct_payroll.employer_code IS 'Employer resolved to a body_code.';
+COMMENT ON COLUMN core.fct_payroll.employee_number IS 'The body''s own employee number (text).';
+COMMENT ON COLUMN core.fct_payroll.person_key IS 'Pseudonymised person: HMAC-SHA256 of the normalised NI number under the ngss secret (hex); equal across bodies for the same person.';
+COMMENT ON COLUMN core.fct_payroll.pay_period IS 'First day of the month paid.';
+COMMENT ON COLUMN core.fct_payroll.pay_date IS 'Date paid.';
+COMMENT ON COLUMN core.fct_payroll.grade_as_sent IS 'Grade as written by the body.';
+COMMENT ON COLUMN core.fct_payroll.grade IS 'Canonical grade (AA ... SCS4, OTHER).';
+COMMENT ON COLUMN core.fct_payroll.fte IS 'Full-time equivalent of the contract, in (0, 1].';
+COMMENT ON COLUMN core.fct_payroll.cost_centre IS 'Cost centre code (text, leading zeros kept).';
+COMMENT ON COLUMN core.fct_payroll.gross_pay_gbp IS 'Gross pay for the period, pounds.';
+COMMENT ON COLUMN core.fct_payroll.tax_gbp IS 'Income tax deducted, pounds.';
+COMMENT ON COLUMN core.fct_payroll.employee_ni_gbp IS 'Employee National Insurance, pounds.';
+COMMENT ON COLUMN core.fct_payroll.employer_ni_gbp IS 'Employer National Insurance, pounds.';
+COMMENT ON COLUMN core.fct_payroll.employee_pension_gbp IS 'Employee pension contribution, pounds.';
+COMMENT ON COLUMN core.fct_payroll.employer_pension_gbp IS 'Employer pension contribution, pounds.';
+COMMENT ON COLUMN core.fct_payroll.other_deductions_gbp IS 'Other deductions, pounds (NULL when none were sent).';
+COMMENT ON COLUMN core.fct_payroll.net_pay_gbp IS 'Net pay, pounds: gross - tax - employee NI - employee pension - other deductions, within a penny.';
+
+CREATE TABLE IF NOT EXISTS core.fct_employment (
+    load_id               VARCHAR NOT NULL,
+    source_id             VARCHAR NOT NULL,
+    body_code             VARCHAR NOT NULL,
+    period                DATE NOT NULL,
+    source_file           VARCHAR NOT NULL,
+    source_line           INTEGER NOT NULL,
+    employer              VARCHAR,
+    employer_code         VARCHAR NOT NULL,
+    employee_number       VARCHAR NOT NULL,
+    person_key            VARCHAR NOT NULL,
+    snapshot_date         DATE NOT NULL,
+    grade_as_sent         VARCHAR NOT NULL,
+    grade                 VARCHAR NOT NULL,
+    fte                   DECIMAL(6,4) NOT NULL,
+    cost_centre           VARCHAR,
+    profession            VARCHAR,
+    back_office_function  VARCHAR NOT NULL,
+    job_title             VARCHAR,
+    start_date            DATE,
+    annual_salary_gbp     DECIMAL(18,2),
+    secondment_to         VARCHAR,
+    secondment_to_code    VARCHAR
+);
+COMMENT ON TABLE core.fct_employment IS 'One row per person per body per snapshot (HR employee extracts); partitioned by (source_id, period). No NI number or name is stored.';
+COMMENT ON COLUMN core.fct_employment.load_id IS 'Load that published the row.';
+COMMENT ON COLUMN core.fct_employment.source_id IS 'Source registry entry.';
+COMMENT ON COLUMN core.fct_employment.body_code IS 'Body that sent the extract.';
+COMMENT ON COLUMN core.fct_employment.period IS 'First day of the snapshot month (the partition).';
+COMMENT ON COLUMN core.fct_employment.source_file IS 'File name as received.';
+COMMENT ON COLUMN core.fct_employment.source_line IS 'Line (or row) of the record in the file.';
+COMMENT ON COLUMN core.fct_employment.employer IS 'Employer as written.';
+COMMENT ON COLUMN core.fct_employment.employer_code IS 'Employer resolved to a body_code.';
+COMMENT ON COLUMN core.fct_employment.employee_number IS 'The body''s own employee number (text).';
+COMMENT ON COLUMN core.fct_employment.person_key IS 'Pseudonymised person (HMAC-SHA256 of the NI number), as in core.fct_payroll.';
+COMMENT ON COLUMN core.fct_employment.snapshot_date IS 'Date the extract describes.';
+COMMENT ON COLUMN core.fct_employment.grade_as_sent IS 'Grade as written by the body.';
+COMMENT ON COLUMN core.fct_employment.grade IS 'Canonical grade.';
+COMMENT ON COLUMN core.fct_employment.fte IS 'Full-time equivalent, in (0, 1].';
+COMMENT ON COLUMN core.fct_employment.cost_centre IS 'Cost centre code (text).';
+COMMENT ON COLUMN core.fct_employment.profession IS 'Profession or job family as sent.';
+COMMENT ON COLUMN core.fct_employment.back_office_function IS 'HR, PAYROLL, FINANCE, PROCUREMENT or OTHER (profession mapping).';
+COMMENT ON COLUMN core.fct_employment.job_title IS 'Job title as sent.';
+COMMENT ON COLUMN core.fct_employment.start_date IS 'Date the person joined the body.';
+COMMENT ON COLUMN core.fct_employment.annual_salary_gbp IS 'Full-time annual salary, pounds.';
+COMMENT ON COLUMN core.fct_employment.secondment_to IS 'Body the person is seconded to, as written.';
+COMMENT ON COLUMN core.fct_employment.secondment_to_code IS 'Secondment body resolved to a body_code.';

@@ -1,0 +1,130 @@
+"""Personal data: National Insurance numbers become keyed hashes on read; names never enter.
+
+The warehouse never stores a plain National Insurance number. ``person_key`` is
+HMAC-SHA256(key, normalised NI number) in hex: the same person gets the same key in every body's
+extract (so two payrolls can be matched, as the National Fraud Initiative does), but the key
+cannot be turned back into the number without the secret.
+
+The secret comes from, in order:
+
+1. the environment variable ``NGSS_HMAC_KEY`` (hex, at least 32 bytes);
+2. the Airflow connection ``ngss_hmac`` (its password, hex), looked up only inside a task;
+3. the local key file ``$NGSS_HOME/secrets/hmac.key``, which ``ngss demo`` and ``ngss generate``
+   create with a random key on first run (mode 0600; never committed, never logged).
+
+Rotating the key: see README ("Rotating the person-key secret"). Every person_key changes, so
+reload all payroll and employment partitions after a rotation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+from pathlib import Path
+
+import pandas as pd
+
+from transforms.errors import NgssError
+from transforms.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ENV_KEY = "NGSS_HMAC_KEY"
+AIRFLOW_CONN_ID = "ngss_hmac"
+MIN_KEY_BYTES = 32
+
+# HMRC National Insurance number format (HMRC National Insurance Manual NIM39110): two prefix
+# letters, six digits, one suffix letter A-D. The first letter is not D, F, I, Q, U or V; the
+# second is not D, F, I, O, Q, U or V; the prefixes BG, GB, KN, NK, NT, TN and ZZ are not issued.
+NI_RE = re.compile(r"^(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$")
+_NI_SPACES = re.compile(r"[\s\u00a0-]+")
+
+
+def normalise_ni(text: str | None) -> str | None:
+    """The NI number in canonical form (upper case, spaces and hyphens removed), or ``None`` if
+    it is not a valid number under :data:`NI_RE` (``"qq 12 34 56 c"`` -> None: QQ is not issued;
+    ``"AB 12 34 56 C"`` -> ``"AB123456C"``)."""
+    if text is None:
+        return None
+    s = _NI_SPACES.sub("", str(text)).upper()
+    return s if NI_RE.match(s) else None
+
+
+def mask_ni(text: str | None) -> str:
+    """A form safe to show a data owner: letters kept, every digit replaced by ``#``
+    (``"AB 12 34 56 C"`` -> ``"AB ## ## ## C"``). Shows what is wrong with a malformed number
+    (a missing digit, a bad prefix) without revealing a real one."""
+    return re.sub(r"\d", "#", str(text or ""))
+
+
+def _from_airflow() -> str | None:
+    try:
+        from airflow.sdk import BaseHook  # only inside a running task
+
+        return BaseHook.get_connection(AIRFLOW_CONN_ID).password or None
+    except Exception:  # no Airflow, no such connection, not in a task
+        return None
+
+
+def key_path(settings: Settings) -> Path:
+    """Where the local key file lives: ``$NGSS_HOME/secrets/hmac.key``."""
+    return settings.home / "secrets" / "hmac.key"
+
+
+def ensure_local_key(settings: Settings) -> Path:
+    """Create the local key file with 32 random bytes (hex) unless it exists; mode 0600.
+
+    Used by ``ngss demo`` and ``ngss generate`` on first run. Returns the file's path."""
+    path = key_path(settings)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(MIN_KEY_BYTES))
+        log.info("created a new person-key secret in %s", path.parent)
+    return path
+
+
+def load_key(settings: Settings) -> bytes:
+    """The HMAC secret (see the module docstring for where it comes from).
+
+    Raises:
+        NgssError: when no key is configured, or the key is shorter than 32 bytes or not hex.
+    """
+    text = os.environ.get(ENV_KEY) or _from_airflow()
+    where = ENV_KEY if os.environ.get(ENV_KEY) else f"Airflow connection {AIRFLOW_CONN_ID}"
+    if not text:
+        path = key_path(settings)
+        if not path.exists():
+            raise NgssError(
+                f"no person-key secret: set {ENV_KEY}, add the Airflow connection "
+                f"{AIRFLOW_CONN_ID}, or run `ngss demo` / `ngss generate` to create {path}"
+            )
+        text, where = path.read_text().strip(), str(path)
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        raise NgssError(f"the person-key secret from {where} is not hex") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise NgssError(f"the person-key secret from {where} is shorter than {MIN_KEY_BYTES} bytes")
+    return key
+
+
+def person_keys(ni_numbers: pd.Series, key: bytes) -> tuple[pd.Series, pd.Series]:
+    """Hash a column of NI numbers as sent.
+
+    Returns:
+        ``(person_key, ni_valid)``: hex HMAC-SHA256 of each valid normalised number (None where
+        invalid) and a boolean column, True where the number is valid.
+    """
+    cache: dict[object, str | None] = {}
+    for value in pd.unique(ni_numbers):
+        norm = normalise_ni(value if isinstance(value, str) else None)
+        cache[value] = hmac.new(key, norm.encode(), hashlib.sha256).hexdigest() if norm else None
+    keys = ni_numbers.map(cache).astype(object)
+    return keys, keys.notna().astype(bool)
