@@ -577,7 +577,7 @@ def build_marts(settings: Settings) -> dict[str, int]:
 
     con = connect_writer(settings.warehouse)
     try:
-        return build_all(con)
+        return build_all(con, settings.config)
     finally:
         con.close()
 

@@ -1000,7 +1000,7 @@ def test_shared_supplier_bodies(bundle_db, key):
     expected = sorted({ENTITY_BODY[entity] for _, entity, _ in payments})
     assert len(expected) >= 2
     got = bundle_db.execute(
-        "select body_codes, payment_count from marts.mart_shared_suppliers where supplier_key = ?",
+        "select body_codes, payment_count from marts.mart_shared_suppliers where supplier_id in (select supplier_id from marts.int_supplier_resolution where supplier_key = ?)",
         [key],
     ).fetchall()
     assert len(got) == 1
@@ -1033,7 +1033,7 @@ def test_shared_supplier_capita_bodies_by_hand():
 def test_shared_supplier_total(bundle_db, key):
     payments = independent_supplier_payments(SHARED_SUPPLIERS[key])
     got = bundle_db.execute(
-        "select total_gbp from marts.mart_shared_suppliers where supplier_key = ?", [key]
+        "select total_gbp from marts.mart_shared_suppliers where supplier_id in (select supplier_id from marts.int_supplier_resolution where supplier_key = ?)", [key]
     ).fetchone()
     assert got == (sum(a for _, _, a in payments),)
 

@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS core.fct_spend (
     invoice_date         DATE,
     company_number       VARCHAR
 );
+-- Columns added after the first release: warehouses built before get them here.
+ALTER TABLE core.fct_spend ADD COLUMN IF NOT EXISTS invoice_number VARCHAR;
+ALTER TABLE core.fct_spend ADD COLUMN IF NOT EXISTS invoice_date DATE;
+ALTER TABLE core.fct_spend ADD COLUMN IF NOT EXISTS company_number VARCHAR;
 COMMENT ON TABLE core.fct_spend IS 'One row per payment line published by a body (spend over £25,000 / £500 files and accounts-payable extracts); partitioned by (source_id, period).';
 COMMENT ON COLUMN core.fct_spend.load_id IS 'Load that published the row (ops.load_log.load_id).';
 COMMENT ON COLUMN core.fct_spend.source_id IS 'Source registry entry (config/sources/<source_id>.yaml).';
