@@ -301,6 +301,11 @@ def _spend(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResol
         labelled |= staged[f"{col}__raw"].fillna("").str.match(_TOTAL_LABEL)
     labelled &= staged["payment_date"].isna()
     staged["is_totals_row"] = (footer | labelled).astype(bool)
+    # A credit note (negative amount) that has not been paid out carries no payment date.
+    credit = pd.to_numeric(staged["amount_gbp"].astype("string"), errors="coerce") < 0
+    staged["payment_date_ok"] = (
+        staged["payment_date"].notna() | (blank("payment_date") & credit.fillna(False))
+    ).astype(bool)
 
 
 def _posts(

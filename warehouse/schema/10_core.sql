@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS core.fct_spend (
     entity               VARCHAR,
     entity_code          VARCHAR,
     business_unit        VARCHAR,
-    payment_date         DATE NOT NULL,
+    payment_date         DATE,
     expense_type         VARCHAR,
     expense_type_code    VARCHAR,
     expense_area         VARCHAR,
@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS core.fct_spend (
     invoice_date         DATE,
     company_number       VARCHAR
 );
--- Columns added after the first release: warehouses built before get them here.
+-- Changes after the first release: warehouses built before get them here.
+ALTER TABLE core.fct_spend ALTER COLUMN payment_date DROP NOT NULL;
 ALTER TABLE core.fct_spend ADD COLUMN IF NOT EXISTS invoice_number VARCHAR;
 ALTER TABLE core.fct_spend ADD COLUMN IF NOT EXISTS invoice_date DATE;
 ALTER TABLE core.fct_spend ADD COLUMN IF NOT EXISTS company_number VARCHAR;
@@ -66,7 +67,7 @@ COMMENT ON COLUMN core.fct_spend.department_code IS 'Department family resolved 
 COMMENT ON COLUMN core.fct_spend.entity IS 'Entity as written in the file.';
 COMMENT ON COLUMN core.fct_spend.entity_code IS 'Paying body: the entity resolved to a body_code (the publisher where the entity column names business units).';
 COMMENT ON COLUMN core.fct_spend.business_unit IS 'Business unit of the publisher where the file''s entity column names units rather than bodies.';
-COMMENT ON COLUMN core.fct_spend.payment_date IS 'Date paid (DATE; day-first in every source).';
+COMMENT ON COLUMN core.fct_spend.payment_date IS 'Date paid (DATE; day-first in every source); NULL only on a credit note not yet applied.';
 COMMENT ON COLUMN core.fct_spend.expense_type IS 'Expense type as sent.';
 COMMENT ON COLUMN core.fct_spend.expense_type_code IS 'Ledger code of the expense type, as text.';
 COMMENT ON COLUMN core.fct_spend.expense_area IS 'Expense area (cost centre or directorate) as sent.';
