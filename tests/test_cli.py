@@ -28,7 +28,11 @@ def _env(settings) -> dict[str, str]:
 def test_sources_check_on_the_project_registry():
     result = runner.invoke(app, ["sources", "check"])
     assert result.exit_code == 0, result.output
-    assert "registry OK: 30 sources (8 posts, 16 spend, 6 workforce)" in result.output
+    # 30 sources of bundled public files + 33 of generated payroll, HR and accounts-payable
+    assert (
+        "registry OK: 63 sources (11 employment, 11 payroll, 8 posts, 27 spend, 6 workforce)"
+        in result.output
+    )
 
 
 def test_sources_check_names_every_problem_with_file_and_key(tmp_path):

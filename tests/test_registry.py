@@ -52,7 +52,11 @@ def registry() -> Registry:
 
 
 def _sources(reg: Registry, domain: str) -> dict[str, SourceSpec]:
-    return {sid: s for sid, s in reg.sources.items() if s.domain == domain}
+    """Sources of the domain fed from the landing root (the bundled public files); sources of
+    synthetic extracts (``pull.root: generated``) are checked in test_generate."""
+    return {
+        sid: s for sid, s in reg.sources.items() if s.domain == domain and s.pull.root == "landing"
+    }
 
 
 def _sample_files(folder: str) -> list[Path]:

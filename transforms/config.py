@@ -169,6 +169,10 @@ class PeriodSpec(_Frozen):
     ``months`` months starts at the earliest such month). ``filename``: ``regex`` with named
     groups ``year`` and ``month`` (number or name) and optional ``day``. ``sheet``: from the
     sheet name with ``format`` (strptime). ``columns``: from year and month columns.
+
+    ``min_share`` (``column`` only): at least this share of the dated rows must fall in the
+    period found, else the file is rejected (``file.period_in_window``) rather than published
+    into the wrong partition; an accounts-payable history that spans many months sets it lower.
     """
 
     source: Literal["column", "filename", "sheet", "columns"] = "column"
@@ -178,6 +182,7 @@ class PeriodSpec(_Frozen):
     year_column: str | None = None
     month_column: str | None = None
     months: int = 1
+    min_share: float = Field(default=0.8, gt=0, le=1)
 
 
 class Tolerance(_Frozen):
@@ -411,7 +416,8 @@ def _check_source(
     if src.reader.format == "fixed_width" and not src.reader.widths:
         out.append((f, "reader.widths", "a fixed_width source needs the width of each column"))
     for fmt in src.values.date_formats:
-        if "%m" in fmt and fmt.index("%m") < fmt.find("%d"):
+        # year first (ISO 2025-01-31) is unambiguous; month before day without it is not
+        if "%m" in fmt and fmt.index("%m") < fmt.find("%d") and not fmt.startswith("%Y"):
             out.append(
                 (f, "values.date_formats", f"{fmt!r} reads month first; UK dates are day first")
             )

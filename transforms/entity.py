@@ -155,7 +155,9 @@ def resolve_suppliers(records: pd.DataFrame) -> pd.DataFrame:
         scores = process.cdist(names, names, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN)
         for a in range(len(names)):
             for b in range(a + 1, len(names)):
-                if scores[a][b] >= FUZZY_MIN and clusters.union(block[names[a]][0], block[names[b]][0]):
+                if scores[a][b] >= FUZZY_MIN and clusters.union(
+                    block[names[a]][0], block[names[b]][0]
+                ):
                     for i in block[names[a]] + block[names[b]]:
                         if method[i] in ("single", "name"):
                             method[i] = "fuzzy+postcode"

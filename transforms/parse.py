@@ -23,12 +23,16 @@ _AMOUNT_RE = re.compile(
         (?P<sign1>[-+])?
         (?P<cur>£|Â£|GBP)?
         (?P<sign2>[-+])?
-        (?P<int>\d{1,3}(?:,\d{3})+|\d+)?
-        (?:\.(?P<frac>\d{1,2}))?
+        (?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?
+        (?:\.(?P<frac>[0-9]{1,2}))?
         (?P<rpar>\))?
         (?P<cr>CR|DR)?$""",
     re.VERBOSE | re.IGNORECASE,
 )
+# Digits separated by a space could be one number with spaced thousands ("100 200") or two
+# numbers run together: ambiguous, so unparseable.
+_DIGIT_SPACE_DIGIT = re.compile(r"[0-9][\s\u00a0\u2007\u202f]+[0-9.,]")
+MAX_INTEGER_DIGITS = 16  # DECIMAL(18,2) holds 16 digits before the point
 _SPACES_RE = re.compile(r"[\s\u00a0\u2007\u202f]+")
 # The same, written with a decimal comma and dots between thousands: 1.234,56  -1.200,50  (500,00)
 _AMOUNT_COMMA_RE = re.compile(
@@ -37,8 +41,8 @@ _AMOUNT_COMMA_RE = re.compile(
         (?P<sign1>[-+])?
         (?P<cur>£|GBP)?
         (?P<sign2>[-+])?
-        (?P<int>\d{1,3}(?:\.\d{3})+|\d+)?
-        (?:,(?P<frac>\d{1,2}))?
+        (?P<int>[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)?
+        (?:,(?P<frac>[0-9]{1,2}))?
         (?P<rpar>\))?
         (?P<cr>CR|DR)?$""",
     re.VERBOSE | re.IGNORECASE,
@@ -58,7 +62,10 @@ def parse_amount_text(text: str | None, decimal_comma: bool = False) -> str | No
     """
     if text is None:
         return None
-    s = _SPACES_RE.sub("", str(text))
+    raw = str(text).strip()
+    if _DIGIT_SPACE_DIGIT.search(raw):
+        return None
+    s = _SPACES_RE.sub("", raw)
     if not s:
         return None
     m = (_AMOUNT_COMMA_RE if decimal_comma else _AMOUNT_RE).match(s)
@@ -75,6 +82,8 @@ def parse_amount_text(text: str | None, decimal_comma: bool = False) -> str | No
     if negative > 1:
         return None
     whole = (m["int"] or "0").replace(",", "").replace(".", "").lstrip("0") or "0"
+    if len(whole) > MAX_INTEGER_DIGITS:
+        return None
     frac = (m["frac"] or "").ljust(2, "0")
     out = f"{whole}.{frac}"
     return f"-{out}" if negative and out != "0.00" else out
@@ -91,8 +100,8 @@ def parse_amounts(values: pd.Series, decimal_comma: bool = False) -> pd.Series:
     return values.astype("string").fillna("").map(lookup).astype(object)
 
 
-_NUMBER_RE = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
-_NUMBER_COMMA_RE = re.compile(r"^-?(\d{1,3}(\.\d{3})+|\d+)?(,\d+)?$")
+_NUMBER_RE = re.compile(r"^-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?$")
+_NUMBER_COMMA_RE = re.compile(r"^-?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)?(,[0-9]+)?$")
 
 
 def parse_number_text(text: str | None, decimal_comma: bool = False) -> float | None:
@@ -130,7 +139,8 @@ def parse_date_text(text: str | None, formats: tuple[str, ...]) -> date | None:
     ``strptime`` is strict: ``31/04/2025`` and ``04/13/2025`` are rejected, never rolled over
     or read month first. Unpadded ``1/6/2015`` matches ``%d/%m/%Y``. Two-digit years
     (``%y``) follow Python: 00–68 are 20xx. Excel serial day numbers (``41364`` = 2013-03-31)
-    are accepted whatever the formats, as spreadsheets export them mixed with text dates.
+    are accepted whatever the formats, as spreadsheets export them mixed with text dates; a
+    serial with a fraction (a date and time) gives its date, as does an ISO date-time.
     """
     from datetime import datetime
 
@@ -139,9 +149,16 @@ def parse_date_text(text: str | None, formats: tuple[str, ...]) -> date | None:
     s = str(text).strip().strip("'").strip()
     if not s:
         return None
-    if s.isdigit() and _SERIAL_MIN <= int(s) <= _SERIAL_MAX:
-        return EXCEL_EPOCH + timedelta(days=int(s))
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+    serial = re.fullmatch(r"([0-9]{5})(\.[0-9]+)?", s)
+    if serial and _SERIAL_MIN <= int(serial.group(1)) <= _SERIAL_MAX:
+        # a serial with a fraction is a date and time: the date is its whole part
+        return EXCEL_EPOCH + timedelta(days=int(serial.group(1)))
+    iso = re.fullmatch(
+        r"([0-9]{4}-[0-9]{2}-[0-9]{2})([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?", s
+    )
+    if iso:
+        # ISO dates (and date-times, as spreadsheets and Parquet export them) are unambiguous
+        s = iso.group(1)
         formats = (*formats, "%Y-%m-%d")
     for fmt in formats:
         try:

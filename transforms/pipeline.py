@@ -137,9 +137,31 @@ def stage(settings: Settings, archived: dict[str, Any]) -> list[dict[str, Any]]:
         tables = [exc]  # type: ignore[list-item]
     except (OSError, ValueError, UnicodeError) as exc:  # unreadable container (bad zip, bad xls)
         tables = [FileRejected(name, "file.unreadable", f"the file cannot be read: {exc}")]  # type: ignore[list-item]
-    refs = []
-    for table in tables:
-        refs.append(_stage_one(settings, registry, source, domain, archived, table, started))
+    refs = [_stage_one(settings, registry, source, domain, archived, t, started) for t in tables]
+    # Sheets of one workbook are separate loads; two of them for the same period would replace
+    # each other's rows in the partition, so both are rejected (every row kept in quarantine).
+    by_period: dict[str, list[int]] = {}
+    for i, ref in enumerate(refs):
+        if ref["status"] == "staged":
+            by_period.setdefault(ref["period"], []).append(i)
+    for period, idx in by_period.items():
+        if len(idx) > 1:
+            sheets = ", ".join(repr(refs[i]["sheet"]) for i in idx)
+            detail = (
+                f"{name}: sheets {sheets} are all for the period {period}; send one sheet per "
+                "period (or one file per sheet)"
+            )
+            for i in idx:
+                refs[i] = _stage_one(
+                    settings,
+                    registry,
+                    source,
+                    domain,
+                    archived,
+                    tables[i],
+                    started,
+                    force_reject=("file.sheets_share_period", detail),
+                )
     for ref in refs:
         ref["stage_seconds"] = round(time.perf_counter() - t0, 3) / max(len(refs), 1)
     return refs
@@ -202,6 +224,7 @@ def _stage_one(
     archived: dict[str, Any],
     table: RawTable | SheetRejected | FileRejected,
     started: datetime,
+    force_reject: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     from expectations.validate import run_suite
     from transforms.stage import control_total_check, find_period, map_columns, stage_table
@@ -245,6 +268,15 @@ def _stage_one(
     ref["header_line"] = table.header_line
     colmap = map_columns(table, source, domain)
     raw_records = _raw_records(table, personal="ni_number" in domain.fields)
+    if force_reject is not None:
+        rule_id, detail = force_reject
+        reject(
+            rule_id,
+            detail,
+            "Each sheet of a workbook covers its own period.",
+            "Send one sheet per period, or one file per sheet.",
+        )
+        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, rule_id), None)
     ok_required = not colmap.missing_required
     results.append(
         _file_result(
@@ -358,6 +390,15 @@ def _stage_one(
             None,
         )
     ref["period"] = period.isoformat()
+    if "payment_date" in staged:
+        # Row-level plausibility of each date against the file's period (DfT's December file
+        # carries adjustments dated years back; 31/12/9999 is a typing error).
+        low, high = date(period.year - 5, period.month, 1), date(period.year + 1, period.month, 28)
+        staged["payment_date_in_range"] = (
+            staged["payment_date"]
+            .map(lambda d: d is None or pd.isna(d) or (low <= d <= high))
+            .astype(bool)
+        )
     row_results = run_suite(f"{domain.name}.row", staged)
     results.extend(row_results)
     control = control_total_check(staged, table.file) if domain.name == "spend" else None

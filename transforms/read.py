@@ -106,14 +106,19 @@ def decode_bytes(data: bytes, encoding: str = "auto", file: str = "<bytes>") -> 
             return data.decode(codec), codec
         except UnicodeDecodeError as exc:
             raise _undecodable(file, data, exc.start, data[exc.start], codec) from None
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data.decode(codec), codec
-            except UnicodeDecodeError as exc:
-                raise _undecodable(file, data, exc.start, data[exc.start], codec) from None
+    base = 0
+    if data.startswith(codecs.BOM_UTF8):
+        base, data = len(codecs.BOM_UTF8), data[len(codecs.BOM_UTF8) :]
+    else:
+        for bom, codec in _BOMS:
+            if data.startswith(bom):
+                try:
+                    return data.decode(codec), codec
+                except UnicodeDecodeError as exc:
+                    raise _undecodable(file, data, exc.start, data[exc.start], codec) from None
+    bom = "-sig" if base else ""
     try:
-        return data.decode("utf-8"), "utf-8"
+        return data.decode("utf-8"), f"utf-8{bom}"
     except UnicodeDecodeError:
         pass
     legacy = _LEGACY_DEFAULT if encoding in ("auto", "utf-8", "utf8") else encoding
@@ -125,10 +130,11 @@ def decode_bytes(data: bytes, encoding: str = "auto", file: str = "<bytes>") -> 
     try:
         text = data.decode("utf-8", errors=name)
     except _Undecodable as exc:
-        raise _undecodable(file, data, exc.offset, exc.byte, exc.codec) from None
+        whole = codecs.BOM_UTF8 + data if base else data
+        raise _undecodable(file, whole, exc.offset + base, exc.byte, exc.codec) from None
     # Was anything decoded as UTF-8 beyond ASCII? Then the file is mixed, else purely legacy.
-    mixed = any(ord(c) > 0x7F for c in data.decode("utf-8", errors="ignore"))
-    return text, (f"utf-8+{legacy}" if mixed else legacy)
+    mixed = base or any(ord(c) > 0x7F for c in data.decode("utf-8", errors="ignore"))
+    return text, (f"utf-8{bom}+{legacy}" if mixed else legacy)
 
 
 def sniff_dialect(text: str, delimiter: str = "auto") -> tuple[str, str]:
@@ -150,6 +156,40 @@ def sniff_dialect(text: str, delimiter: str = "auto") -> tuple[str, str]:
         log.info("sniffer proposed delimiter %r; using ','", delim)
         delim = ","
     return delim, quote
+
+
+def check_quotes(
+    file: str, records: list[tuple[int, list[str]]], delimiter: str, width: int
+) -> None:
+    """Reject a file where one quoted field swallows what look like whole records.
+
+    A stray opening quote makes the CSV parser read on, across line breaks, until the next
+    quote, possibly to the end of the file: the rows it swallows would silently become text in
+    one cell. A legitimate multi-line field (a long description) does not hold lines with as
+    many delimiters as a record has separators, so two such lines inside one field mean an
+    unbalanced quote.
+
+    Raises:
+        FileRejected: ``file.unbalanced_quote`` naming the line where the field opens.
+    """
+    threshold = max(2, width - 2)
+    for line, cells in records:
+        for j, cell in enumerate(cells):
+            if "\n" not in cell:
+                continue
+            recordlike = [
+                part for part in cell.split("\n")[1:] if part.count(delimiter) >= threshold
+            ]
+            if len(recordlike) >= 2:
+                raise FileRejected(
+                    file,
+                    "file.unbalanced_quote",
+                    f"a quoted field opens in column {j + 1} and runs over {cell.count(chr(10))} line "
+                    f"break(s), swallowing {len(recordlike)} lines that look like records; check for a "
+                    "quote character that is not closed",
+                    line=line,
+                    column=f"#{j + 1}",
+                )
 
 
 def _records(text: str, delimiter: str, quotechar: str) -> list[tuple[int, list[str]]]:
@@ -231,7 +271,19 @@ def shape_table(
     """
     header = flatten_header([r for _, r in records[header_index - stacked + 1 : header_index + 1]])
     body = records[header_index + 1 :]
-    data = [(line, cells) for line, cells in body if not is_padding_record(cells)]
+    header_key = [c.strip().casefold() for c in header]
+
+    def repeated_header(cells: list[str]) -> bool:
+        # Report exports print the header again on each page: not data.
+        return [c.strip().casefold() for c in cells[: len(header_key)]] == header_key and not any(
+            c.strip() for c in cells[len(header_key) :]
+        )
+
+    data = [
+        (line, cells)
+        for line, cells in body
+        if not is_padding_record(cells) and not (stacked == 1 and repeated_header(cells))
+    ]
     blank = len(body) - len(data)
     width = len(header)
     # An empty header cell over a column that holds data keeps the column as '#<n>'.
@@ -241,13 +293,18 @@ def shape_table(
             if not has_data[j] and cells[j].strip():
                 has_data[j] = True
     names: list[str | None] = []
-    seen: dict[str, int] = {}
+    taken: set[str] = set()
     for j, h in enumerate(header):
         if not h:
-            names.append(f"#{j + 1}" if has_data[j] else None)
-            continue
-        seen[h] = seen.get(h, 0) + 1
-        names.append(h if seen[h] == 1 else f"{h}#{seen[h]}")
+            name = f"#{j + 1}" if has_data[j] else None
+        else:
+            name, k = h, 1
+            while name in taken:  # "Amount", "Amount#2", "Amount" -> the third is "Amount#3"
+                k += 1
+                name = f"{h}#{k}"
+        if name is not None:
+            taken.add(name)
+        names.append(name)
     drop = {normalise_label(d) for d in drop_columns}
     keep = [j for j, n in enumerate(names) if n is not None and normalise_label(n) not in drop]
     rows: list[list[str]] = []
@@ -300,6 +357,7 @@ def read_csv_text(file: str, text: str, spec: ReaderSpec, header_hints: set[str]
                 line=1,
             )
         idx = found
+    check_quotes(file, records[idx + 1 :], delim, len(records[idx][1]))
     table = shape_table(file, records, idx, spec.header_rows, spec.drop_columns)
     table.delimiter = delim
     return table

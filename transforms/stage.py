@@ -123,9 +123,15 @@ def _typed(field_type: str, raw: pd.Series, source: SourceSpec, from_sheet: bool
 
 
 def _round_pence(value: float | None) -> str | None:
+    """A spreadsheet float as pounds and pence, when it *is* pounds and pence: binary noise such
+    as 32489663.800000004 rounds to 32489663.80, but 12.345 (a third decimal) is unparseable,
+    as it is in a CSV."""
     if value is None:
         return None
-    return f"{round(value, 2):.2f}"
+    rounded = round(value, 2)
+    if abs(value - rounded) > 1e-6 * max(1.0, abs(value)) and abs(value - rounded) > 1e-9:
+        return None
+    return f"{rounded:.2f}"
 
 
 def stage_table(
@@ -299,7 +305,7 @@ def _spend(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResol
     labelled = pd.Series(False, index=staged.index)
     for col in [c[:-5] for c in staged.columns if c.endswith("__raw")]:
         labelled |= staged[f"{col}__raw"].fillna("").str.match(_TOTAL_LABEL)
-    labelled &= staged["payment_date"].isna()
+    labelled &= staged["payment_date"].isna() & blank("supplier_name") & blank("transaction_number")
     staged["is_totals_row"] = (footer | labelled).astype(bool)
     # A credit note (negative amount) that has not been paid out carries no payment date.
     credit = pd.to_numeric(staged["amount_gbp"].astype("string"), errors="coerce") < 0
@@ -327,11 +333,22 @@ def _posts(
     staged["senior_fte"] = staged["fte"].where(staged["post_kind"] == "senior")
     withheld = {normalise_label(w) for w in source.values.withheld_pay}
     ok = pd.Series(True, index=staged.index)
+    zero_withheld = "0" in withheld
     for col in ("pay_floor_gbp", "pay_ceiling_gbp", "salary_cost_of_reports_gbp"):
         raw = staged[f"{col}__raw"].fillna("")
+        value = pd.to_numeric(staged[col].astype("string"), errors="coerce")
         is_withheld = raw.map(lambda t: normalise_label(t) in withheld)
+        if zero_withheld and col != "salary_cost_of_reports_gbp":
+            is_withheld |= value.eq(0).fillna(False)  # "0", "0.00", "£0" all mean withheld
         staged[col] = staged[col].where(~is_withheld, None)
-        ok &= is_withheld | (raw.str.strip() == "") | staged[col].notna()
+        ok &= (
+            is_withheld
+            | (raw.str.strip() == "")
+            | (staged[col].notna() & ~value.lt(0).fillna(False))
+        )
+    floor = pd.to_numeric(staged["pay_floor_gbp"].astype("string"), errors="coerce")
+    ceiling = pd.to_numeric(staged["pay_ceiling_gbp"].astype("string"), errors="coerce")
+    ok &= ~(floor > ceiling).fillna(False)
     staged["pay_parse_ok"] = ok.astype(bool)
     prof_map = mappings.get(source.values.professions or "", {})
     staged["back_office_function"] = staged["profession"].map(
@@ -342,8 +359,14 @@ def _posts(
 def _workforce(
     staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResolver, _m
 ) -> None:
-    """Workforce extras: ``organisation_code``, ``parent_code``, ``paybill_parse_ok``."""
+    """Workforce extras: ``organisation_code``, ``parent_code``, ``paybill_parse_ok``,
+    ``headcount_whole`` (no fraction of a person), ``fte_within_headcount``."""
     staged["organisation_code"] = _resolve_series(staged["organisation"], resolver)
+    head = staged["headcount"].astype("Float64")
+    staged["headcount_whole"] = (head.isna() | (head == head.round())).fillna(True).astype(bool)
+    # FTE may exceed headcount only by rounding in the source (e.g. 5,726 FTE for 5,847 people)
+    over = (staged["fte"].astype("Float64") > head + 0.5).fillna(False)
+    staged["fte_within_headcount"] = (~over).astype(bool)
     staged["parent_code"] = _resolve_series(staged["parent_department"], resolver)
     raw = staged["paybill_gbp__raw"].fillna("").str.strip()
     staged["paybill_parse_ok"] = ((raw == "") | staged["paybill_gbp"].notna()).astype(bool)
@@ -430,6 +453,11 @@ def _month_number(text: str) -> int | None:
     return None
 
 
+def _add_months(d: date, k: int) -> date:
+    y, m = divmod(d.year * 12 + d.month - 1 + k, 12)
+    return date(y, m + 1, 1)
+
+
 def find_period(
     staged: pd.DataFrame, table: RawTable, source: SourceSpec, file_name: str
 ) -> tuple[date | None, str]:
@@ -451,6 +479,15 @@ def find_period(
             cand = date(y, m + 1, 1)
             if cand in counts.index:
                 start = cand
+        window = {_add_months(start, k) for k in range(p.months)}
+        share = float(months.isin(window).mean())
+        if share < p.min_share:
+            top = ", ".join(f"{d:%Y-%m}: {n}" for d, n in counts.head(3).items())
+            return None, (
+                f"only {share:.0%} of the {p.column} values fall in {start:%Y-%m} (+{p.months - 1} "
+                f"month(s)); a file for one period should hold at least {p.min_share:.0%} "
+                f"({top}); split the file by period or name the period in the file name"
+            )
         return start, f"month holding most {p.column} values"
     if p.source == "filename":
         m = re.search(p.regex or "", file_name)

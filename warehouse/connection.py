@@ -42,4 +42,15 @@ def connect_reader(path: Path) -> duckdb.DuckDBPyConnection:
     """
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `ngss demo` or `ngss load` first")
-    return duckdb.connect(str(path), read_only=True)
+    # Read-only means the warehouse *and* the machine: no COPY TO / EXPORT, no reading other
+    # files (read_csv('/etc/...')), no extension downloads, and the settings cannot be undone.
+    return duckdb.connect(
+        str(path),
+        read_only=True,
+        config={
+            "enable_external_access": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "lock_configuration": True,
+        },
+    )

@@ -831,8 +831,10 @@ def expected_quarantine_lines(rel: str) -> set[int]:
     day-first date and an amount that ``parse_amount`` reads (checked line by line in
     test_spend_file_sum_and_lines_match_raw), an entity naming the publisher or one of its
     bodies, and no cells beyond the header. Posts: a record is bad if its FTE is not a
-    non-negative number or a senior post's FTE exceeds 1; none is. Workforce: every organisation
-    row of the three tabular files carries numbers in its headcount/FTE columns, so none.
+    non-negative number or a senior post's FTE exceeds 1; none is. Workforce: a row is bad when
+    its total FTE exceeds its total headcount (each person is at most 1 FTE); in the BEIS file
+    the UK Space Agency (line 79) reports 268 FTE for 266 people, its grade columns visibly
+    swapped (121.8 "headcount" beside 123 "FTE").
     """
     if rel.startswith("spend/"):
         di = col(rel, SPEND_DATE_COLUMN.get(rel, "Date"))
@@ -849,6 +851,15 @@ def expected_quarantine_lines(rel: str) -> set[int]:
             if fte < 0 or (rel.endswith("senior.csv") and fte > 1):
                 bad.add(ln)
         return bad
+    if rel.endswith("1010.csv"):
+        records = csv_data(rel)
+        hi, fi = col(rel, "Total\nEmployees\nHeadcount"), col(rel, "Total Employees\nFull-time equivalent")
+        return {
+            ln
+            for ln, cells in records
+            if cell(cells, hi).strip()
+            and Decimal(cell(cells, fi).replace(",", "")) > Decimal(cell(cells, hi).replace(",", "")) + Decimal("0.5")
+        }
     return set()
 
 
@@ -870,7 +881,8 @@ def test_quarantine_per_file(bundle_db, rel):
 def test_only_craven_totals_row_is_quarantined(bundle_db):
     expected = {rel: expected_quarantine_lines(rel) for rel in TABULAR_FILES}
     assert {rel: lines for rel, lines in expected.items() if lines} == {
-        "spend/craven-district-council/payments.csv": {173}
+        "spend/craven-district-council/payments.csv": {173},
+        "workforce/department-for-business-energy-and-industrial-strategy/1010.csv": {79},
     }
     assert dict(csv_records("spend/craven-district-council/payments.csv"))[173] == (
         "",

@@ -108,6 +108,7 @@ def test_parse_amounts_series_keeps_positions_and_blanks() -> None:
         pytest.param("2025-04-01", DMY, date(2025, 4, 1), id="iso-always-accepted"),
         pytest.param(" '30/04/2025' ", DMY, date(2025, 4, 30), id="quoted-and-spaced"),
         pytest.param("41364", DMY, date(2013, 3, 31), id="excel-serial"),
+        pytest.param("41364.5", DMY, date(2013, 3, 31), id="fractional-serial-is-a-date-time"),
         pytest.param("29952", DMY, date(1982, 1, 1), id="serial-window-first-day"),
         pytest.param("60267", DMY, date(2064, 12, 31), id="serial-window-last-day"),
     ],
@@ -132,7 +133,6 @@ def test_parse_date_text_accepts(text: str, formats: tuple[str, ...], expected: 
         pytest.param("2015", DMY, id="bare-year"),
         pytest.param("123", DMY, id="small-number"),
         pytest.param("99999", DMY, id="large-number"),
-        pytest.param("41364.5", DMY, id="fractional-serial"),
     ],
 )
 def test_parse_date_text_rejects(text: str | None, formats: tuple[str, ...]) -> None:
