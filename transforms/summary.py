@@ -57,12 +57,53 @@ def print_summary(settings: Settings, console: Console, seconds: float | None = 
             con.sql(FUNCTION_SHARE_SQL),
             percent=("HR", "PAYROLL", "FINANCE", "PROCUREMENT"),
         )
+        _flags(console, con)
         console.print(f"Warehouse: [bold]{settings.warehouse}[/]")
         console.print('Query it:  ngss sql "select * from marts.mart_shared_suppliers limit 5"')
         if seconds is not None:
             console.print(f"Wall time: {seconds:.1f} s")
     finally:
         con.close()
+
+
+FLAGS_SQL = """
+select
+    (select count(*) from marts.mart_shared_suppliers) as shared_suppliers,
+    (select count(*) from marts.mart_shared_suppliers where is_back_office_shared) as back_office_shared,
+    (select count(*) from marts.mart_duplicate_payments) as duplicate_payment_pairs,
+    (select coalesce(sum(amount_at_risk_gbp), 0) from marts.mart_duplicate_payments) as at_risk_gbp,
+    (select count(*) from marts.mart_people_on_multiple_payrolls) as people_periods,
+    (select count(*) from marts.mart_people_on_multiple_payrolls where not explained_by_secondment) as unexplained,
+    (select coalesce(sum(estimated_annual_saving_gbp), 0) from marts.mart_function_cost) as saving_gbp
+"""
+
+SAVING_SQL = """
+select back_office_function as function, count(*) filter (where estimated_annual_saving_gbp > 0) as bodies_above_best_quartile,
+       format('{:,.0f}', sum(estimated_annual_saving_gbp)) as estimated_annual_saving_gbp
+from marts.mart_function_cost group by 1 order by 1
+"""
+
+
+def _flags(console: Console, con) -> None:
+    """The four duplication flags and the total estimated annual saving, from the marts."""
+    (shared, bo_shared, pairs, at_risk, people, unexplained, saving) = con.execute(
+        FLAGS_SQL
+    ).fetchall()[0]
+    console.rule("Duplicated back-office effort")
+    console.print(
+        f"1. Shared suppliers: [bold]{shared:,}[/] paid by two or more bodies, "
+        f"{bo_shared:,} of them for back-office services"
+    )
+    console.print(f"2. Duplicate payments: [bold]{pairs:,}[/] pairs, £{at_risk:,.2f} at risk")
+    console.print(
+        f"3. People on two payrolls: [bold]{people:,}[/] person-months, "
+        f"{unexplained:,} with no secondment recorded"
+    )
+    console.print(
+        f"4. Function duplication: estimated annual saving if every body ran HR, payroll, "
+        f"finance and procurement at the best-quartile unit cost: [bold]£{saving:,.0f}[/]"
+    )
+    _table(console, "Estimated annual saving by function", con.sql(SAVING_SQL))
 
 
 def _table(console: Console, title: str, rel, percent: tuple[str, ...] = ()) -> None:

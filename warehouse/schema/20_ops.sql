@@ -119,3 +119,27 @@ COMMENT ON COLUMN ops.quarantine_row.source_line IS 'Physical line (1-based) whe
 COMMENT ON COLUMN ops.quarantine_row.rule_ids IS 'Row-level rules broken.';
 COMMENT ON COLUMN ops.quarantine_row.reason IS 'Plain-English reasons, one per rule.';
 COMMENT ON COLUMN ops.quarantine_row.raw_json IS 'The row''s values as read (source column name to text), personal data columns excluded.';
+
+CREATE TABLE IF NOT EXISTS ops.evaluation (
+    evaluated_at      TIMESTAMP NOT NULL,
+    ground_truth      VARCHAR NOT NULL,
+    measure           VARCHAR NOT NULL,
+    kind              VARCHAR NOT NULL,
+    true_positives    INTEGER NOT NULL,
+    false_positives   INTEGER NOT NULL,
+    false_negatives   INTEGER NOT NULL,
+    "precision"       DOUBLE,
+    recall            DOUBLE,
+    detail            VARCHAR
+);
+COMMENT ON TABLE ops.evaluation IS 'One row per evaluation run, measure and kind: precision and recall of a mart (or of quarantine) against the planted ground truth of generated extracts.';
+COMMENT ON COLUMN ops.evaluation.evaluated_at IS 'When ngss evaluate ran (UTC).';
+COMMENT ON COLUMN ops.evaluation.ground_truth IS 'Folder of the ground-truth files evaluated against.';
+COMMENT ON COLUMN ops.evaluation.measure IS 'What was measured: a mart (e.g. mart_duplicate_payments), supplier_resolution or quarantine.';
+COMMENT ON COLUMN ops.evaluation.kind IS 'Kind of finding (e.g. same_invoice_two_bodies, unexplained, invalid_ni) or all.';
+COMMENT ON COLUMN ops.evaluation.true_positives IS 'Planted items found (pairs for supplier resolution).';
+COMMENT ON COLUMN ops.evaluation.false_positives IS 'Items flagged that were not planted.';
+COMMENT ON COLUMN ops.evaluation.false_negatives IS 'Planted items not found.';
+COMMENT ON COLUMN ops.evaluation."precision" IS 'true_positives / (true_positives + false_positives); NULL when nothing was flagged.';
+COMMENT ON COLUMN ops.evaluation.recall IS 'true_positives / (true_positives + false_negatives); NULL when nothing was planted.';
+COMMENT ON COLUMN ops.evaluation.detail IS 'Examples of misses and false alarms, for review.';

@@ -1,7 +1,8 @@
 -- One row per pair of payment lines that look like the same invoice paid twice: the same invoice
 -- paid twice by one body, the same invoice paid by two bodies, or a near-duplicate (same body,
--- supplier and amount a few days apart under another reference). Only accounts-payable lines
--- carry invoice numbers; spend-over-£25,000 transaction numbers identify payments, not invoices.
+-- supplier and amount a few days apart under another or no reference). Only accounts-payable
+-- lines (those with an invoice number or date) are compared: spend-over-£25,000 transaction
+-- numbers identify payments, not invoices.
 -- Credit notes (negative amounts) are never paired. Pairs are generated once, left below right.
 create or replace table marts.mart_duplicate_payments as
 with
@@ -26,7 +27,7 @@ lines as (
         and r.supplier_postcode is not distinct from s.supplier_postcode
         and r.vat_number is not distinct from s.vat_number
         and r.company_number is not distinct from s.company_number
-    where s.invoice_number is not null
+    where (s.invoice_number is not null or s.invoice_date is not null)
       and s.amount_gbp > 0
       and not s.is_redacted_payee
 ),
