@@ -62,3 +62,35 @@ def bundle_db(bundle_warehouse):
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     yield con
     con.close()
+
+
+SYNTHETIC_BODIES = ["hmrc", "dft", "hmt", "moj", "home-office", "dwp", "dvla", "nhsbsa"]
+SYNTHETIC_SEED = 4242
+
+
+@pytest.fixture(scope="session")
+def synthetic_warehouse(tmp_path_factory):
+    """Generated payroll, HR and accounts-payable extracts (8 bodies covering the six layouts,
+    2 ALBs, two months, a tenth of the default headcount) loaded through the pipeline, marts
+    built and evaluated. Returns ``(settings, scores)``; tests must not write to it."""
+    import os
+
+    from transforms import generate as gen
+    from transforms import pipeline
+    from transforms.config import load_registry
+    from transforms.evaluate import evaluate
+    from transforms.privacy import ENV_KEY
+    from transforms.settings import Settings
+
+    home = tmp_path_factory.mktemp("ngss-synthetic")
+    settings = Settings.from_env(home=home, landing=SAMPLE, config=PROJECT_ROOT / "config",
+                                 warehouse=home / "warehouse.duckdb")
+    os.environ.setdefault(ENV_KEY, "5e" * 32)
+    gen.generate(settings.generated, settings.config, SYNTHETIC_BODIES,
+                 gen.parse_months("2025-01..2025-02"), SYNTHETIC_SEED, 0.1)
+    registry = load_registry(settings.config)
+    for source_id, source in sorted(registry.sources.items()):
+        if source.pull.root == "generated":
+            pipeline.load_source(settings, source_id)
+    pipeline.build_marts(settings)
+    return settings, evaluate(settings)
