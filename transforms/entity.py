@@ -103,13 +103,20 @@ def _union_groups(clusters: _Clusters, groups: Iterable[list[int]]) -> None:
             clusters.union(first, other)
 
 
-def resolve_suppliers(records: pd.DataFrame) -> pd.DataFrame:
+STRATEGIES = ("evidence", "exact", "fuzzy_name")
+
+
+def resolve_suppliers(records: pd.DataFrame, strategy: str = "evidence") -> pd.DataFrame:
     """Assign a supplier id to each distinct supplier record.
 
     Args:
         records: one row per distinct record, columns ``supplier_name`` (str),
             ``supplier_postcode``, ``vat_number``, ``company_number`` (str or None). Redacted
             payees and blank names should be left out by the caller.
+        strategy: ``evidence`` (the method described in the module docstring, used by the
+            marts), or one of the candidates it was measured against by ``ngss evaluate``:
+            ``exact`` (normalised name only) and ``fuzzy_name`` (normalised name, then rapidfuzz
+            on names alone within blocks sharing the first word, no registration numbers).
 
     Returns:
         The same rows (same order) with ``supplier_key`` (normalised name), ``supplier_id``
@@ -124,6 +131,11 @@ def resolve_suppliers(records: pd.DataFrame) -> pd.DataFrame:
     companies = [company_number_key(x) for x in out.get("company_number", pd.Series([None] * n))]
     vats = [vat_key(x) for x in out.get("vat_number", pd.Series([None] * n))]
     postcodes = [postcode_key(x) for x in out.get("supplier_postcode", pd.Series([None] * n))]
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose from {STRATEGIES}")
+    if strategy != "evidence":  # the candidates ignore registration numbers and postcodes
+        companies, vats = [None] * n, [None] * n
+        postcodes = [k.split(" ")[0] if (k and strategy == "fuzzy_name") else None for k in keys]
     clusters = _Clusters(n, companies, vats)
     method = ["single"] * n
 
@@ -143,12 +155,12 @@ def resolve_suppliers(records: pd.DataFrame) -> pd.DataFrame:
         for i in members:
             if method[i] == "single":
                 method[i] = "name"
-    # Fuzzy within postcode blocks, on distinct keys only.
+    # Fuzzy within postcode blocks (fuzzy_name: first-word blocks), on distinct keys only.
     by_postcode: dict[str, dict[str, list[int]]] = {}
     for i, (pc, key) in enumerate(zip(postcodes, keys, strict=True)):
         if pc and key:
             by_postcode.setdefault(pc, {}).setdefault(key, []).append(i)
-    for block in by_postcode.values():
+    for block in by_postcode.values() if strategy != "exact" else ():
         if len(block) < 2:
             continue
         names = list(block)

@@ -148,14 +148,36 @@ def _pairs(counts: Counter) -> int:
     return sum(n * (n - 1) // 2 for n in counts.values())
 
 
-def _supplier_resolution(con, truth: Path) -> Score:
+def _supplier_resolution(con, truth: Path) -> list[Score]:
+    """Pairwise precision and recall of the marts' resolution (``evidence``) and of the
+    candidates it was chosen over (``exact``, ``fuzzy_name``), on the same records."""
+    from transforms.entity import STRATEGIES, resolve_suppliers
+
+    records = con.execute(
+        "select supplier_name, supplier_postcode, vat_number, company_number "
+        "from marts.int_supplier_resolution order by all"
+    ).df()
+    scores = []
+    for strategy in STRATEGIES:
+        resolved = resolve_suppliers(records, strategy)[
+            ["supplier_name", "supplier_postcode", "vat_number", "company_number", "supplier_id"]
+        ]
+        con.register("_candidate", resolved)
+        scores.append(_score_resolution(con, truth, strategy))
+        con.unregister("_candidate")
+    return scores
+
+
+def _score_resolution(con, truth: Path, kind: str) -> Score:
+    """Pairwise scores of the resolution registered as ``_candidate`` on the generated
+    accounts-payable lines: a pair of lines is positive when both resolve to one supplier."""
     true_of = {
         (r["file_name"], int(r["source_line"])): r["supplier_id"]
         for r in _read(truth / "suppliers.csv")
     }
     rows = con.execute(
         "select s.source_file, s.source_line, r.supplier_id from core.fct_spend s "
-        "join marts.int_supplier_resolution r on r.supplier_name = s.supplier_name "
+        "join _candidate r on r.supplier_name = s.supplier_name "
         "and r.supplier_postcode is not distinct from s.supplier_postcode "
         "and r.vat_number is not distinct from s.vat_number "
         "and r.company_number is not distinct from s.company_number"
@@ -173,7 +195,7 @@ def _supplier_resolution(con, truth: Path) -> Score:
     tp = _pairs(joint)
     return Score(
         "supplier_resolution",
-        "all",
+        kind,
         tp,
         _pairs(pred) - tp,
         _pairs(true) - tp,
@@ -313,7 +335,7 @@ def evaluate(settings: Settings, truth_dir: Path | None = None) -> list[Score]:
             _duplicate_payments(con, truth)
             + _people(con, truth)
             + [
-                _supplier_resolution(con, truth),
+                *_supplier_resolution(con, truth),
                 _shared_suppliers(con, truth),
                 _function_cost(con, truth),
             ]

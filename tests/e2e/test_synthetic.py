@@ -59,7 +59,8 @@ def test_every_load_reconciles_and_nothing_is_rejected(synthetic_warehouse):
                                      "supplier_resolution", "quarantine"])
 def test_precision_and_recall_at_least_095(synthetic_warehouse, measure):
     _, scores = synthetic_warehouse
-    mine = [s for s in scores if s.measure == measure]
+    # supplier_resolution also reports the candidates the marts' method was chosen over
+    mine = [s for s in scores if s.measure == measure and s.kind not in ("exact", "fuzzy_name")]
     assert mine
     for s in mine:
         planted = s.true_positives + s.false_negatives
