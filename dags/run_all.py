@@ -118,6 +118,8 @@ def ensure_metadata_db(af_home: Path) -> bool:
 def quieten_logging(level: int = logging.WARNING) -> None:
     """Drop Airflow, GX, Alembic and SQLAlchemy console chatter below ``level``."""
     warnings.filterwarnings("ignore", message=".*`httpx` with `starlette.testclient`.*")
+    # Airflow 3.3 parses .airflowignore with a pathspec API that pathspec now deprecates.
+    warnings.filterwarnings("ignore", message=".*GitWildMatchPattern.*", category=DeprecationWarning)
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(level)
 
