@@ -47,3 +47,8 @@ status: $(SYNCED)
 
 clean:
 	rm -rf .ngss .pytest_cache
+
+## Benchmark at central-government scale against DuckDB's own ingest (issue 6; not part of
+## `make test`). A tenth: `make bench BENCH_ARGS="--scale 0.1"`. See bench/README.md.
+bench: $(SYNCED)
+	$(UV) run --frozen --no-sync python bench/run.py $(BENCH_ARGS)

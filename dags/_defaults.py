@@ -17,7 +17,8 @@ from typing import Any
 
 OWNER = "ngss"
 DEFAULT_RETRIES = 2
-RETRY_DELAY = timedelta(minutes=5)
+#: ``NGSS_RETRY_DELAY_SECONDS`` overrides it (tests of retries under the real scheduler).
+RETRY_DELAY = timedelta(seconds=int(os.environ.get("NGSS_RETRY_DELAY_SECONDS", "300")))
 
 #: Every ngss DAG carries this tag; load DAGs add their domain and body.
 TAG = "ngss"

@@ -78,18 +78,29 @@ def build_load_dag(src: SourceSpec) -> Any:
     def load() -> None:
         @task
         def pull() -> list[dict[str, Any]]:
-            """Archive the source's landing files; one small dict per archived file."""
+            """Archive the source's landing files; one small dict per archived file. A backfill
+            run (or a run whose conf names a period) keeps its period's files (`_window.py`)."""
+            from _faults import fail_once
+            from _window import select_for_run
+            from airflow.sdk import get_current_context
+
             from transforms import pipeline
             from transforms.settings import Settings
 
-            return pipeline.pull(Settings.from_env(), source_id)
+            fail_once("before")
+            archived = pipeline.pull(Settings.from_env(), source_id)
+            regex = src.period.regex if src.period.source == "filename" else None
+            return select_for_run(archived, get_current_context(), regex)
 
         @task
         def stage(archived: dict[str, Any]) -> list[dict[str, Any]]:
             """Read, validate, split and normalise one archived file into staged parquet."""
+            from _faults import fail_once
+
             from transforms import pipeline
             from transforms.settings import Settings
 
+            fail_once("before")
             return pipeline.stage(Settings.from_env(), archived)
 
         @task(pool=WRITER_POOL, pool_slots=1, outlets=[Asset(asset_uri(src.domain))])
@@ -100,7 +111,17 @@ def build_load_dag(src: SourceSpec) -> Any:
 
             # One slice read fetches every mapped output; iterating would probe past the end.
             refs = [ref for refs_of_file in staged[:] for ref in (refs_of_file or [])]
-            return pipeline.publish(Settings.from_env(), refs)
+            settings = Settings.from_env()
+            summaries = pipeline.publish(settings, refs)
+            # Owners of rejected or over-tolerance loads are e-mailed through the Airflow
+            # SMTP connection ngss_smtp (looked up here, in the task; NGSS_SMTP_* otherwise).
+            from warehouse.reports.alerts import smtp_from_airflow
+
+            pipeline.alert_owners(settings, summaries, smtp_from_airflow())
+            from _faults import fail_once
+
+            fail_once("after")  # tests only: fail after the commit, so the retry republishes
+            return summaries
 
         publish(stage.expand(archived=pull()))
 

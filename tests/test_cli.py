@@ -116,3 +116,15 @@ def test_sql_without_warehouse_says_how_to_build_it(tmp_path):
     result = runner.invoke(app, ["sql", "select 1"], env=_env(settings))
     assert result.exit_code == 1
     assert "ngss demo" in result.output
+
+
+def test_sources_check_names_unknown_body_bad_schedule_and_pattern(tmp_path):
+    bad = dict(SPEND_SOURCE, body="ministry-of-magic", source_id="ministry-of-magic__spend",
+               schedule="every tuesday-ish", pull={"path": "mom", "pattern": "../../etc/pass*"})
+    settings = make_home(tmp_path, [bad])
+    result = runner.invoke(app, ["sources", "check"], env=_env(settings))
+    assert result.exit_code == 1
+    out = result.output
+    assert "ministry-of-magic__spend.yaml: body: 'ministry-of-magic' is not a body_code" in out
+    assert "ministry-of-magic__spend.yaml: schedule: 'every tuesday-ish' is neither" in out
+    assert "ministry-of-magic__spend.yaml: pull.pattern:" in out

@@ -288,6 +288,7 @@ def test_a_broken_source_yields_one_problem_naming_file_and_key(tmp_path: Path, 
     for name in ("spend.yaml", "posts.yaml"):
         shutil.copy(CONFIG / "domains" / name, config / "domains" / name)
     shutil.copytree(CONFIG / "mappings", config / "mappings")
+    shutil.copytree(CONFIG / "reference", config / "reference")
     # A valid companion source, so the broken one is the only thing wrong.
     shutil.copy(CONFIG / "sources" / "hmrc__spend.yaml", config / "sources" / "hmrc__spend.yaml")
     data = yaml.safe_load((CONFIG / "sources" / "dft__spend.yaml").read_text(encoding="utf-8"))
@@ -313,6 +314,7 @@ def test_the_unbroken_copy_is_clean(tmp_path: Path) -> None:
     for name in ("spend.yaml", "posts.yaml"):
         shutil.copy(CONFIG / "domains" / name, config / "domains" / name)
     shutil.copytree(CONFIG / "mappings", config / "mappings")
+    shutil.copytree(CONFIG / "reference", config / "reference")
     for name in ("hmrc__spend.yaml", "dft__spend.yaml"):
         shutil.copy(CONFIG / "sources" / name, config / "sources" / name)
     registry, problems = check_registry(config)

@@ -355,3 +355,4 @@ def evaluate() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+import transforms.cli_reports  # noqa: E402,F401

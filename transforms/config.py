@@ -303,6 +303,30 @@ def normalise_label(text: str) -> str:
     return text.casefold()
 
 
+def _body_codes(path: Path, problems: list[tuple[str, str, str]]) -> set[str] | None:
+    if not path.exists():
+        problems.append((str(path), "-", "the organisations reference list is missing"))
+        return None
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {row["body_code"] for row in csv.DictReader(fh)}
+
+
+SCHEDULE_PRESETS = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@annually")
+
+
+def _schedule_problem(schedule: str | None) -> str | None:
+    """Why a schedule is not one Airflow accepts (a preset or a 5-field cron), or None."""
+    if schedule is None or schedule in SCHEDULE_PRESETS:
+        return None
+    try:
+        from croniter import croniter
+    except ImportError:  # pragma: no cover - croniter comes with Airflow
+        return None
+    if len(schedule.split()) == 5 and croniter.is_valid(schedule):
+        return None
+    return f"{schedule!r} is neither an Airflow preset ({', '.join(SCHEDULE_PRESETS)}) nor a 5-field cron expression"
+
+
 def check_registry(config_dir: Path) -> tuple[Registry | None, list[tuple[str, str, str]]]:
     """Load and check the whole configuration folder.
 
@@ -323,6 +347,7 @@ def check_registry(config_dir: Path) -> tuple[Registry | None, list[tuple[str, s
     mappings: dict[str, dict[str, str]] = {}
     for path in sorted((config_dir / "mappings").glob("*.csv")):
         mappings[path.name] = _load_mapping(path, problems)
+    bodies = _body_codes(config_dir / "reference" / "organisations.csv", problems)
     sources: dict[str, SourceSpec] = {}
     seen_landing: dict[tuple[str, str], str] = {}
     for path in sorted((config_dir / "sources").glob("*.yaml")):
@@ -335,6 +360,8 @@ def check_registry(config_dir: Path) -> tuple[Registry | None, list[tuple[str, s
             problems.extend(_pydantic_problems(path, exc))
             continue
         problems.extend(_check_source(path, src, domains, mappings))
+        if bodies is not None and src.body not in bodies:
+            problems.append((str(path), "body", f"{src.body!r} is not a body_code of config/reference/organisations.csv"))
         key = (src.pull.path, src.pull.pattern)
         if key in seen_landing:
             problems.append(
@@ -413,6 +440,11 @@ def _check_source(
         out.append((f, "period.format", "needed when period.source is sheet"))
     if p.source == "columns" and not (p.year_column and p.month_column):
         out.append((f, "period", "year_column and month_column needed"))
+    why = _schedule_problem(src.schedule)
+    if why:
+        out.append((f, "schedule", why))
+    if "/" in src.pull.pattern or ".." in src.pull.pattern:
+        out.append((f, "pull.pattern", "a file-name pattern, without '/' or '..' (the folder is pull.path)"))
     if src.reader.format == "fixed_width" and not src.reader.widths:
         out.append((f, "reader.widths", "a fixed_width source needs the width of each column"))
     for fmt in src.values.date_formats:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from rapidfuzz import fuzz, process
@@ -106,7 +107,9 @@ def _union_groups(clusters: _Clusters, groups: Iterable[list[int]]) -> None:
 STRATEGIES = ("evidence", "exact", "fuzzy_name")
 
 
-def resolve_suppliers(records: pd.DataFrame, strategy: str = "evidence") -> pd.DataFrame:
+def resolve_suppliers(
+    records: pd.DataFrame, strategy: str = "evidence", reference_dir: Path | None = None
+) -> pd.DataFrame:
     """Assign a supplier id to each distinct supplier record.
 
     Args:
@@ -117,6 +120,7 @@ def resolve_suppliers(records: pd.DataFrame, strategy: str = "evidence") -> pd.D
             marts), or one of the candidates it was measured against by ``ngss evaluate``:
             ``exact`` (normalised name only) and ``fuzzy_name`` (normalised name, then rapidfuzz
             on names alone within blocks sharing the first word, no registration numbers).
+        reference_dir: the reference folder for :func:`supplier_key` (default the project's).
 
     Returns:
         The same rows (same order) with ``supplier_key`` (normalised name), ``supplier_id``
@@ -127,7 +131,7 @@ def resolve_suppliers(records: pd.DataFrame, strategy: str = "evidence") -> pd.D
     """
     out = records.reset_index(drop=True).copy()
     n = len(out)
-    keys = [supplier_key(x) if isinstance(x, str) else "" for x in out["supplier_name"]]
+    keys = [supplier_key(x, reference_dir) if isinstance(x, str) else "" for x in out["supplier_name"]]
     companies = [company_number_key(x) for x in out.get("company_number", pd.Series([None] * n))]
     vats = [vat_key(x) for x in out.get("vat_number", pd.Series([None] * n))]
     postcodes = [postcode_key(x) for x in out.get("supplier_postcode", pd.Series([None] * n))]

@@ -324,13 +324,12 @@ def evaluate(settings: Settings, truth_dir: Path | None = None) -> list[Score]:
     Raises:
         NgssError: when there is no ground truth (run ``ngss generate`` and load first).
     """
-    from warehouse.connection import connect_writer
+    from warehouse.connection import writing
 
     truth = truth_dir or settings.generated / "ground_truth"
     if not (truth / "faults.csv").exists():
         raise NgssError(f"no ground truth in {truth}: run `ngss generate`, then load")
-    con = connect_writer(settings.warehouse)
-    try:
+    with writing(settings.warehouse) as con:
         scores = (
             _duplicate_payments(con, truth)
             + _people(con, truth)
@@ -360,8 +359,6 @@ def evaluate(settings: Settings, truth_dir: Path | None = None) -> list[Score]:
                 ],
             )
         con.execute("COMMIT")
-    finally:
-        con.close()
     for s in scores:
         log.info("%s", asdict(s))
     return scores

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -129,6 +130,7 @@ def parse_numbers(values: pd.Series, decimal_comma: bool = False) -> pd.Series:
 
 
 EXCEL_EPOCH = date(1899, 12, 30)
+UK_TZ = ZoneInfo("Europe/London")
 # Serial day numbers for 1982-01-01 .. 2064-12-31: outside that a bare integer is not a date.
 _SERIAL_MIN, _SERIAL_MAX = 29952, 60267
 
@@ -154,9 +156,23 @@ def parse_date_text(text: str | None, formats: tuple[str, ...]) -> date | None:
         # a serial with a fraction is a date and time: the date is its whole part
         return EXCEL_EPOCH + timedelta(days=int(serial.group(1)))
     iso = re.fullmatch(
-        r"([0-9]{4}-[0-9]{2}-[0-9]{2})([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?", s
+        r"([0-9]{4}-[0-9]{2}-[0-9]{2})([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?"
+        r"(Z|[+-][0-9]{2}:?[0-9]{2})?",
+        s,
     )
+    if iso and iso.group(5):
+        # A date-time with a zone (`Z`, `+01:00`): converted once to the UK local date, the
+        # date every period is assigned by (23:30Z on 31 March 2025 is 1 April in London).
+        if not iso.group(2):
+            return None
+        try:
+            moment = datetime.fromisoformat(s.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return moment.astimezone(UK_TZ).date()
     if iso:
+        # A naive date-time is already UK wall-clock time: its date is taken as written, never
+        # shifted (a nonexistent or repeated time at a clock change has an unambiguous date).
         # ISO dates (and date-times, as spreadsheets and Parquet export them) are unambiguous
         s = iso.group(1)
         formats = (*formats, "%Y-%m-%d")

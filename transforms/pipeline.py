@@ -290,8 +290,14 @@ def _stage_one(
     if not ok_required:
         reject(
             "file.required_columns",
-            f"{table.file}, line {table.header_line}: required column(s) missing: {', '.join(colmap.missing_required)} "
-            f"(header has {', '.join(table.columns)})",
+            f"{table.file}, line {table.header_line}: required column(s) missing: "
+            + "; ".join(_expected_column(f, source, domain) for f in colmap.missing_required)
+            + f" (header has {', '.join(table.columns)})"
+            + (
+                f"; column(s) not in the source's configuration: {', '.join(repr(c) for c in colmap.unexpected)}"
+                if colmap.unexpected
+                else ""
+            ),
             "Every required column of the domain is present.",
             "Add the missing column or map its name.",
         )
@@ -393,7 +399,11 @@ def _stage_one(
     if "payment_date" in staged:
         # Row-level plausibility of each date against the file's period (DfT's December file
         # carries adjustments dated years back; 31/12/9999 is a typing error).
+        from transforms.stage import _add_months
+
         low, high = date(period.year - 5, period.month, 1), date(period.year + 1, period.month, 28)
+        # a file covering more than a year (period.months) keeps every month it covers
+        high = max(high, _add_months(period, source.period.months) - timedelta(days=1))
         staged["payment_date_in_range"] = (
             staged["payment_date"]
             .map(lambda d: d is None or pd.isna(d) or (low <= d <= high))
@@ -451,7 +461,10 @@ def _stage_one(
         ref.update(
             status="rejected",
             reject_rule="file.bad_row_share",
-            reject_detail=f"{table.file}: {len(broken)} of {len(staged)} rows ({share:.1%}) break row rules; tolerated {tol:.0%}",
+            reject_detail=(
+                f"{table.file}: {len(broken)} of {len(staged)} rows ({share:.1%}) break row rules; "
+                f"tolerated {tol:.0%}: " + _broken_summary(row_results, colmap, staged, domain)
+            ),
         )
         return _finish(
             ref,
@@ -464,6 +477,42 @@ def _stage_one(
     good = staged[~staged["source_line"].isin(list(broken))]
     canonical = _canonical(good, source, domain, ref, table, period)
     return _finish(ref, work, results, canonical, quarantine, period)
+
+
+def _expected_column(field: str, source: SourceSpec, domain: DomainSpec) -> str:
+    """``amount_gbp (expected a column named 'Amount', 'Amount £' or ...)``."""
+    names = list(source.columns.get(field, ())) or list(domain.fields[field].aliases)
+    if not names:
+        return field
+    shown = " or ".join(repr(n) for n in names[:4]) + (" or ..." if len(names) > 4 else "")
+    return f"{field} (expected a column named {shown})"
+
+
+def _broken_summary(row_results, colmap, staged: pd.DataFrame, domain: DomainSpec) -> str:
+    """Which rules broke how many rows, naming the source column, the field's type and an
+    example line and value: e.g. ``spend.amount_valid: column 'Amount' (amount_gbp, expected a
+    valid amount) fails in 18 rows, e.g. line 2: 'twelve'``."""
+    parts = []
+    for r in row_results:
+        if r.success or not r.failing_lines:
+            continue
+        field = (r.column or "").removesuffix("_ok").removesuffix("_valid")
+        col = colmap.fields.get(field)
+        first = sorted(r.failing_lines)[0]
+        text = f"{r.rule_id}: {len(r.failing_lines)} rows"
+        if col is not None:
+            kind = domain.fields[field].type if field in domain.fields else "value"
+            text = (
+                f"{r.rule_id}: column {col!r} ({field}, expected a valid {kind}) fails in "
+                f"{len(r.failing_lines)} rows"
+            )
+            raw = staged.loc[staged["source_line"] == first, f"{field}__raw"] if f"{field}__raw" in staged else []
+            value = raw.iloc[0] if len(raw) else None
+            text += f", e.g. line {first}: {value!r}"
+        else:
+            text += f", e.g. line {first}"
+        parts.append(text)
+    return "; ".join(parts)
 
 
 _NI_LIKE = re.compile(r"\b[A-Za-z]{2}[\s-]?\d{2}[\s-]?\d{2}[\s-]?\d{2}[\s-]?[A-Za-z]?\b")
@@ -595,35 +644,50 @@ def publish(settings: Settings, refs: list[dict[str, Any]]) -> list[dict[str, An
     Returns one summary per ref: ``load_id``, ``source_id``, ``period``, ``status``,
     ``rows_read``, ``rows_published``, ``rows_quarantined``, ``replaced_load_id``.
     """
-    from warehouse.connection import connect_writer
+    from warehouse.connection import writing
     from warehouse.publish import publish_load, refresh_dimensions
 
     registry = load_registry(settings.config)
-    con = connect_writer(settings.warehouse)
-    try:
+    # writer lock + single writer; the analysts' read snapshot is refreshed on the way out
+    with writing(settings.warehouse) as con:
         refresh_dimensions(con, _resolver(str(settings.config)))
         out = []
         for ref in refs:
             table = FACT_TABLE[registry.source(ref["source_id"]).domain]
             out.append(publish_load(con, ref, table))
         return out
-    finally:
-        con.close()
 
 
 def build_marts(settings: Settings) -> dict[str, int]:
     """Rebuild every mart from ``core`` in one transaction; returns row counts per mart."""
-    from warehouse.connection import connect_writer
+    from warehouse.connection import writing
     from warehouse.models import build_all
 
-    con = connect_writer(settings.warehouse)
-    try:
+    with writing(settings.warehouse) as con:
         return build_all(con, settings.config)
-    finally:
-        con.close()
 
 
 def load_source(settings: Settings, source_id: str) -> list[dict[str, Any]]:
     """Pull, stage and publish one source outside Airflow (CLI ``ngss load``)."""
     refs = [ref for archived in pull(settings, source_id) for ref in stage(settings, archived)]
-    return publish(settings, refs)
+    summaries = publish(settings, refs)
+    alert_owners(settings, summaries)
+    return summaries
+
+
+# ------------------------------------------------------------------------------------ reports
+def alert_owners(settings: Settings, summaries: list[dict[str, Any]], smtp: Any = None) -> int:
+    """E-mail each source's owner about loads rejected or quarantined above tolerance
+    (see :mod:`warehouse.reports.alerts`). ``smtp`` defaults to ``NGSS_SMTP_*`` from the
+    environment; the Airflow task passes the ``ngss_smtp`` connection. Returns messages built."""
+    from warehouse.reports.alerts import send_alerts, smtp_from_env
+
+    return len(send_alerts(settings, summaries, smtp if smtp is not None else smtp_from_env()))
+
+
+def render_reports(settings: Settings) -> dict[str, Any]:
+    """Render the review site into ``$NGSS_HOME/reports`` (see :mod:`warehouse.reports.render`)."""
+    from warehouse.reports.render import render_site
+
+    site = render_site(settings)
+    return {"root": str(site.root), "files": site.files, "bodies": len(site.bodies), "loads": site.loads}

@@ -145,7 +145,9 @@ def sniff_dialect(text: str, delimiter: str = "auto") -> tuple[str, str]:
     """
     if delimiter != "auto":
         return delimiter, '"'
-    sample = "\n".join(text.splitlines()[:40])
+    # Bounded: a 200 MB field on the first line must not reach the sniffer whole.
+    # (clevercsv's URL filter is quadratic in a long run of text: lines are cut to 2,048 chars)
+    sample = "\n".join(line[:2048] for line in text[:2_000_000].splitlines()[:40])
     try:
         dialect = clevercsv.Sniffer().sniff(sample)
     except Exception:  # clevercsv raises its own Error or ValueError on degenerate input
@@ -192,16 +194,46 @@ def check_quotes(
                 )
 
 
-def _records(text: str, delimiter: str, quotechar: str) -> list[tuple[int, list[str]]]:
-    """All CSV records with the 1-based physical line each starts on."""
+#: The longest field a CSV record may hold (characters). A longer one (a runaway quote, a
+#: 200 MB blob) rejects the file naming its line and column; the file stays archived as received.
+MAX_FIELD_CHARS = 1_000_000
+
+
+def _records(
+    text: str, delimiter: str, quotechar: str, file: str = "<text>"
+) -> list[tuple[int, list[str]]]:
+    """All CSV records with the 1-based physical line each starts on.
+
+    Raises:
+        FileRejected: ``file.field_too_large`` for a field over :data:`MAX_FIELD_CHARS`,
+            ``file.unreadable`` when the CSV parser gives up (e.g. a NUL byte).
+    """
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar, strict=False
     )
     out: list[tuple[int, list[str]]] = []
     prev_end = 0
-    for record in reader:
-        out.append((prev_end + 1, record))
-        prev_end = reader.line_num
+    try:
+        for record in reader:
+            for k, cell in enumerate(record, start=1):
+                if len(cell) > MAX_FIELD_CHARS:
+                    raise FileRejected(
+                        file,
+                        "file.field_too_large",
+                        f"field {k}: a field of {len(cell):,} characters "
+                        f"(limit {MAX_FIELD_CHARS:,}); check for an unclosed quote or an "
+                        "embedded document",
+                        line=prev_end + 1,
+                    )
+            out.append((prev_end + 1, record))
+            prev_end = reader.line_num
+    except csv.Error as exc:
+        raise FileRejected(
+            file,
+            "file.unreadable",
+            f"the CSV cannot be parsed: {exc}",
+            line=reader.line_num or 1,
+        ) from None
     return out
 
 
@@ -338,7 +370,7 @@ def read_csv_text(file: str, text: str, spec: ReaderSpec, header_hints: set[str]
         FileRejected: ``file.no_header`` when no header record is found.
     """
     delim, quote = sniff_dialect(text, spec.delimiter)
-    records = _records(text, delim, quote)
+    records = _records(text, delim, quote, file)
     cells_only = [r for _, r in records]
     if spec.header_row is not None:
         idx = spec.header_row - 1 + spec.header_rows - 1
@@ -444,7 +476,7 @@ def read_file(
     """
     name = file_name or path.name
     data = path.read_bytes()
-    if not data.strip():
+    if not data or data.isspace():  # (no copy of a large file)
         raise FileRejected(name, "file.empty", "the file is empty (0 bytes or only whitespace)")
     if spec.format == "excel":
         from transforms.read_excel import read_workbook

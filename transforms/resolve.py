@@ -233,6 +233,9 @@ class OrganisationResolver:
         Raises :class:`ConfigError` when two bodies share a normalised name or variant.
         """
         self.organisations: dict[str, Organisation] = {o.body_code: o for o in organisations}
+        #: the folder it was built from (set by from_reference); supplier keys and redaction
+        #: markers are read from the same folder
+        self.reference_dir: Path | None = None
         self.known_abbreviations: frozenset[str] = frozenset(
             _plain_org(v) for o in self.organisations.values() for v in o.variants if v.strip()
         )
@@ -328,6 +331,7 @@ class OrganisationResolver:
             len(resolver._alias),
             reference_dir,
         )
+        resolver.reference_dir = reference_dir
         return resolver
 
     # ---- use ------------------------------------------------------------------------------

@@ -272,6 +272,9 @@ def _resolve_series(values: pd.Series, resolver: OrganisationResolver) -> pd.Ser
     return values.map(lambda v: lookup.get(v)).astype(object)
 
 
+#: Optional spend columns with a type; a value that does not parse quarantines the row.
+OPTIONAL_TYPED_SPEND = ("invoice_date", "net_amount_gbp", "vat_amount_gbp")
+
 _TOTAL_LABEL = re.compile(r"^\s*((grand|sub)[\s-]?)?totals?\b|^\s*page\s+\d+\s+of\s+\d+\s*$", re.I)
 
 
@@ -287,8 +290,9 @@ def _spend(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResol
         entity = staged["entity"].where(staged["entity"].notna(), staged["department_family"])
         staged["entity_code"] = _resolve_series(entity, resolver)
     names = staged["supplier_name"]
-    redacted = {v: is_redacted_payee(v) for v in pd.unique(names.dropna())}
-    keys = {v: (None if redacted[v] else supplier_key(v)) for v in redacted}
+    ref_dir = resolver.reference_dir
+    redacted = {v: is_redacted_payee(v, ref_dir) for v in pd.unique(names.dropna())}
+    keys = {v: (None if redacted[v] else supplier_key(v, ref_dir)) for v in redacted}
     staged["is_redacted_payee"] = names.map(lambda v: bool(redacted.get(v, False))).astype(bool)
     staged["supplier_key"] = names.map(lambda v: keys.get(v)).astype(object)
     blank = lambda c: staged[f"{c}__raw"].fillna("").str.strip() == ""  # noqa: E731
@@ -307,6 +311,13 @@ def _spend(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResol
         labelled |= staged[f"{col}__raw"].fillna("").str.match(_TOTAL_LABEL)
     labelled &= staged["payment_date"].isna() & blank("supplier_name") & blank("transaction_number")
     staged["is_totals_row"] = (footer | labelled).astype(bool)
+    # Optional typed columns (invoice date, net and VAT amounts): a filled-in value that does
+    # not parse is a broken row (spend.optional_values_parse), never a silent NULL.
+    optional_ok = pd.Series(True, index=staged.index)
+    for col in OPTIONAL_TYPED_SPEND:
+        if col in staged:
+            optional_ok &= blank(col) | staged[col].notna()
+    staged["optional_values_ok"] = optional_ok.astype(bool)
     # A credit note (negative amount) that has not been paid out carries no payment date.
     credit = pd.to_numeric(staged["amount_gbp"].astype("string"), errors="coerce") < 0
     staged["payment_date_ok"] = (

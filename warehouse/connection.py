@@ -4,11 +4,29 @@ DuckDB allows one writing process per file. ngss keeps every write in one place:
 ``publish`` and ``build_marts`` steps, which Airflow runs in the one-slot ``duckdb_writer`` pool
 and the CLI runs in sequence. Everything else (pull, read, validate, normalise) works on files
 and never opens the warehouse, so parallel tasks never meet a lock error.
+
+Two more guards make that hold outside the pool too:
+
+* :func:`writing` takes an exclusive ``flock`` on ``<warehouse>.writer.lock`` before opening the
+  file, so two writers (two CLI loads, a task outside the pool) queue instead of failing.
+* Readers never open the writers' file. DuckDB lets no other process open a database file, not
+  even read-only, while one process has it open for writing, and a read-only connection in turn
+  stops a writer from opening it. So after every write session the writer checkpoints and
+  publishes a read snapshot, ``<warehouse stem>.read.duckdb``: a copy written under a temporary
+  name and swapped in with ``os.replace`` (atomic). :func:`connect_reader` opens the snapshot.
+  An analyst's open session keeps the inode it opened (the state of the last commit before
+  it connected, whole); the next connection sees the new state. A load never waits for an
+  analyst and an analyst never sees half a load.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -34,14 +52,87 @@ def connect_writer(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def snapshot_path(path: Path) -> Path:
+    """The analysts' read snapshot of warehouse ``path``: ``warehouse.duckdb`` ->
+    ``warehouse.read.duckdb`` in the same folder."""
+    return path.with_name(f"{path.stem}.read{path.suffix}")
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(f"{path.name}.writer.lock")
+
+
+@contextlib.contextmanager
+def writer_lock(path: Path) -> Iterator[None]:
+    """Hold the exclusive writer lock of warehouse ``path`` (blocks until it is free)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _copy_snapshot(path: Path) -> Path:
+    """Copy the (checkpointed, closed) warehouse to its read snapshot atomically. Caller holds
+    the writer lock and no connection to ``path`` is open."""
+    snap = snapshot_path(path)
+    tmp = snap.with_name(f".{snap.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(path, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, snap)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return snap
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The single writer session: writer lock, :func:`connect_writer`, and on the way out a
+    ``CHECKPOINT``, close and a fresh read snapshot (see the module docstring).
+
+    The snapshot is refreshed even when the body raises: every transaction the body committed
+    is whole, and analysts should see it."""
+    with writer_lock(path):
+        con = connect_writer(path)
+        try:
+            yield con
+        finally:
+            try:
+                con.execute("CHECKPOINT")
+            except duckdb.Error as exc:  # an aborted transaction: close() checkpoints anyway
+                log.warning("checkpoint before the read snapshot failed: %s", exc)
+            con.close()
+            _copy_snapshot(path)
+
+
+def refresh_snapshot(path: Path) -> Path:
+    """(Re)build the read snapshot of an existing warehouse, e.g. one built before snapshots
+    existed. Takes the writer lock, so it never copies a file in the middle of a write."""
+    with writing(path):
+        pass
+    return snapshot_path(path)
+
+
 def connect_reader(path: Path) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse read-only (analysts, ``ngss sql``, ``ngss status``).
+    """Open the warehouse's read snapshot read-only (analysts, ``ngss sql``, ``ngss status``).
+
+    ``path`` is the warehouse (``NGSS_WAREHOUSE``); the snapshot beside it is opened, built
+    first if missing. Never opens the writers' file, so a reader never blocks a load.
 
     Raises:
         FileNotFoundError: when the warehouse has not been built yet.
     """
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `ngss demo` or `ngss load` first")
+    snap = snapshot_path(path)
+    if not snap.exists():
+        refresh_snapshot(path)
+    path = snap
     # Read-only means the warehouse *and* the machine: no COPY TO / EXPORT, no reading other
     # files (read_csv('/etc/...')), no extension downloads, and the settings cannot be undone.
     return duckdb.connect(

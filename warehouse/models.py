@@ -25,7 +25,7 @@ MART_ORDER = (
 INTERMEDIATES = ("int_supplier_resolution", "int_back_office_expense_type")
 
 
-def _supplier_resolution(con: duckdb.DuckDBPyConnection):
+def _supplier_resolution(con: duckdb.DuckDBPyConnection, config_dir: Path):
     """``marts.int_supplier_resolution`` from the distinct supplier records of core.fct_spend."""
     import pyarrow as pa
 
@@ -36,7 +36,7 @@ def _supplier_resolution(con: duckdb.DuckDBPyConnection):
         "from core.fct_spend where supplier_name is not null and not is_redacted_payee "
         "order by all"
     ).df()
-    resolved = resolve_suppliers(records)
+    resolved = resolve_suppliers(records, reference_dir=config_dir / "reference")
     return pa.Table.from_pandas(resolved, preserve_index=False)
 
 
@@ -71,7 +71,7 @@ def build_all(con: duckdb.DuckDBPyConnection, config_dir: Path) -> dict[str, int
     con.execute("BEGIN TRANSACTION")
     try:
         for name, table in (
-            ("int_supplier_resolution", _supplier_resolution(con)),
+            ("int_supplier_resolution", _supplier_resolution(con, config_dir)),
             ("int_back_office_expense_type", _expense_categories(con, config_dir)),
         ):
             con.register("_int", table)

@@ -43,6 +43,23 @@ def expected(case: str) -> dict[str, Any]:
     return json.loads((case_dir(case) / "expected.json").read_text(encoding="utf-8"))
 
 
+#: The failure-case bank's invented bodies, added to the throw-away organisations list (a
+#: source's body must be a known body_code).
+FICTIONAL_BODIES = (
+    "dci,Department for Coastal Infrastructure,ministerial-department,,,DCI",
+    "mrt,Ministry of Regional Transport,ministerial-department,,,MRT",
+    "oprs,Office for Public Records Standards,non-ministerial-department,,,OPRS",
+)
+
+
+def add_fictional_bodies(orgs: Path) -> None:
+    text = orgs.read_text(encoding="utf-8")
+    known = {line.split(",", 1)[0] for line in text.splitlines()}
+    extra = [b for b in FICTIONAL_BODIES if b.split(",", 1)[0] not in known]
+    if extra:
+        orgs.write_text(text.rstrip("\n") + "\n" + "\n".join(extra) + "\n", encoding="utf-8")
+
+
 def make_settings(root: Path, case: str) -> Settings:
     """A throw-away installation: config = project domains/mappings/reference + the case's
     sources; empty landing root; own home and warehouse."""
@@ -50,6 +67,7 @@ def make_settings(root: Path, case: str) -> Settings:
     for sub in ("domains", "mappings", "reference"):
         shutil.copytree(PROJECT_ROOT / "config" / sub, config / sub)
     shutil.copytree(case_dir(case) / "config" / "sources", config / "sources")
+    add_fictional_bodies(config / "reference" / "organisations.csv")
     (root / "landing").mkdir()
     home = root / "home"
     return Settings.from_env(home=home, landing=root / "landing", config=config, warehouse=home / "warehouse.duckdb")

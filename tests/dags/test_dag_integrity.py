@@ -62,6 +62,10 @@ def make_config(dst: Path, n_sources: int) -> list[str]:
         }
         (dst / "sources" / f"{source_id}.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
         ids.append(source_id)
+    # the registry check requires every source's body in the organisations list
+    with (dst / "reference" / "organisations.csv").open("a", encoding="utf-8") as fh:
+        for i in range(n_sources):
+            fh.write(f"body-{i:02d},Fake body {i},other,,,\n")
     return ids
 
 

@@ -55,6 +55,8 @@ ALTER TABLE core.fct_spend ALTER COLUMN payment_date DROP NOT NULL;
 ALTER TABLE core.fct_spend ADD COLUMN IF NOT EXISTS invoice_number VARCHAR;
 ALTER TABLE core.fct_spend ADD COLUMN IF NOT EXISTS invoice_date DATE;
 ALTER TABLE core.fct_spend ADD COLUMN IF NOT EXISTS company_number VARCHAR;
+ALTER TABLE core.fct_spend ADD COLUMN IF NOT EXISTS net_amount_gbp DECIMAL(18,2);
+ALTER TABLE core.fct_spend ADD COLUMN IF NOT EXISTS vat_amount_gbp DECIMAL(18,2);
 COMMENT ON TABLE core.fct_spend IS 'One row per payment line published by a body (spend over £25,000 / £500 files and accounts-payable extracts); partitioned by (source_id, period).';
 COMMENT ON COLUMN core.fct_spend.load_id IS 'Load that published the row (ops.load_log.load_id).';
 COMMENT ON COLUMN core.fct_spend.source_id IS 'Source registry entry (config/sources/<source_id>.yaml).';
@@ -88,6 +90,8 @@ COMMENT ON COLUMN core.fct_spend.vat_number IS 'Supplier VAT registration number
 COMMENT ON COLUMN core.fct_spend.invoice_number IS 'Supplier''s invoice number as sent (accounts-payable extracts).';
 COMMENT ON COLUMN core.fct_spend.invoice_date IS 'Date on the supplier''s invoice (accounts-payable extracts).';
 COMMENT ON COLUMN core.fct_spend.company_number IS 'Supplier''s Companies House number as sent.';
+COMMENT ON COLUMN core.fct_spend.net_amount_gbp IS 'Net amount (before VAT) in pounds where the file gives one and the source maps it.';
+COMMENT ON COLUMN core.fct_spend.vat_amount_gbp IS 'VAT in pounds where the file gives it and the source maps it.';
 
 CREATE TABLE IF NOT EXISTS core.fct_post (
     load_id                     VARCHAR NOT NULL,

@@ -31,9 +31,11 @@ name_counts as (
 ),
 
 display_names as (
-    select supplier_id, arg_max(supplier_name, n) as supplier_display_name
+    -- the most frequent spelling; ties broken by the name itself, so the result never depends
+    -- on the order DuckDB's threads meet the rows
+    select supplier_id, supplier_name as supplier_display_name
     from name_counts
-    group by supplier_id
+    qualify row_number() over (partition by supplier_id order by n desc, supplier_name) = 1
 ),
 
 by_supplier as (

@@ -1,0 +1,182 @@
+"""Crash safety: SIGKILL the publishing process at random points.
+
+A warehouse holds March 2025 (file v1) and its marts: the state *before*. A corrected March
+file (v2, 5,000 rows) is staged once. Each trial copies the *before* warehouse, starts a
+child process that publishes v2 (partition replace, one transaction) and rebuilds the marts
+(one transaction), and kills it with SIGKILL after a random delay spread over the whole
+publish + marts run (calibrated by a clean run that also gives the state *after*). Afterwards
+the warehouse (opened as the next load would, replaying DuckDB's WAL) must hold, for ``core``
+and for ``marts`` each, the checksums of either *before* or *after*; never a mixture within
+a schema. The publish and the marts rebuild are two transactions, so one legitimate
+intermediate state exists: core *after*, marts still *before* (stale until the marts DAG
+reruns). Rerunning publish + marts then converges on *after* exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.helpers import HEADER, SPEND_SOURCE, drop, make_home
+from transforms import pipeline
+from transforms.settings import Settings
+
+pytestmark = pytest.mark.slow
+TRIALS = 20
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+CHILD = r"""
+import json, sys, time
+from pathlib import Path
+from transforms import pipeline
+from transforms.settings import Settings
+args = json.loads(sys.argv[1])
+settings = Settings(**{k: Path(v) for k, v in args["settings"].items()})
+print("ready", flush=True)
+t0 = time.perf_counter()
+pipeline.publish(settings, args["refs"])
+print("published", time.perf_counter() - t0, flush=True)
+pipeline.build_marts(settings)
+print("marts", time.perf_counter() - t0, flush=True)
+"""
+
+
+def _file(version: int, n: int) -> str:
+    suppliers = ["Kestrel Data Ltd", "Brackenford Ltd", "Saltmarsh Civil Engineering Ltd", "Westmere Consulting LLP"]
+    lines = [
+        f"HM Revenue & Customs,HMRC,{1 + i % 28:02d}/03/2025,IT Services,Digital,{suppliers[i % 4]},"
+        f"V{version}-{i:06d},{25000 + i * version}.{i % 100:02d}"
+        for i in range(n)
+    ]
+    return HEADER + "\n".join(lines) + "\n"
+
+
+def checksums(warehouse: Path) -> dict[str, str]:
+    """Per schema (core, marts): SHA-256 over every table's name and sorted rows. Opens the
+    file read-write, as the next load would, so DuckDB replays or drops its WAL first."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        out = {}
+        for schema in ("core", "marts"):
+            h = hashlib.sha256()
+            tables = con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? ORDER BY 1", [schema]
+            ).fetchall()
+            for (t,) in tables:
+                rows = con.execute(f'SELECT * FROM {schema}."{t}"').fetchall()
+                h.update(t.encode())
+                for r in sorted(repr(x) for x in rows):
+                    h.update(r.encode())
+            out[schema] = h.hexdigest()
+        return out
+    finally:
+        con.close()
+
+
+def _kw(settings: Settings, warehouse: Path) -> dict[str, str]:
+    return {"home": str(settings.home), "landing": str(settings.landing), "config": str(settings.config),
+            "warehouse": str(warehouse)}
+
+
+def _run_child(settings: Settings, refs, warehouse: Path, kill_after: float | None):
+    """Run publish + marts in a child; kill it ``kill_after`` seconds after it is ready."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, json.dumps({"settings": _kw(settings, warehouse), "refs": refs})],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    if kill_after is None:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        return out
+    time.sleep(kill_after)
+    killed = proc.poll() is None
+    if killed:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    return killed
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    root = tmp_path_factory.mktemp("crash")
+    dwp = dict(SPEND_SOURCE, source_id="dwp__spend", body="dwp", pull={"method": "local", "path": "dwp", "pattern": "*.csv"})
+    settings = make_home(root, [SPEND_SOURCE, dwp])
+    # DWP pays the same suppliers, so the shared-supplier mart changes with HMRC's figures
+    drop(settings, "dwp", "spend_2025_03.csv",
+         _file(3, 200).replace("HM Revenue & Customs,HMRC", "Department for Work and Pensions,DWP"))
+    pipeline.load_source(settings, "dwp__spend")
+    drop(settings, "hmrc", "spend_2025_03.csv", _file(1, 1000))
+    pipeline.load_source(settings, "hmrc__spend")
+    pipeline.build_marts(settings)
+    before_file = root / "before.duckdb"
+    shutil.copyfile(settings.warehouse, before_file)
+    drop(settings, "hmrc", "spend_2025_03_v2.csv", _file(2, 5000))
+    refs = [r for a in pipeline.pull(settings, "hmrc__spend") for r in pipeline.stage(settings, a)]
+    refs = [r for r in refs if r["file_name"] == "spend_2025_03_v2.csv"]
+    assert [r["status"] for r in refs] == ["staged"]
+    # calibration: a clean run gives the "after" state and the timings of the two phases
+    after_file = root / "after" / "warehouse.duckdb"
+    after_file.parent.mkdir()
+    shutil.copyfile(before_file, after_file)
+    out = _run_child(settings, refs, after_file, None)
+    times = dict(line.split() for line in out.splitlines() if line.split()[0] in ("published", "marts"))
+    return {
+        "settings": settings, "refs": refs, "root": root, "before_file": before_file,
+        "before": checksums(before_file), "after": checksums(after_file),
+        "t_publish": float(times["published"]), "t_marts": float(times["marts"]),
+    }
+
+
+def test_sigkill_at_random_points_leaves_before_or_after_and_rerun_converges(scene) -> None:
+    before, after = scene["before"], scene["after"]
+    assert before["core"] != after["core"] and before["marts"] != after["marts"]
+    rng = random.Random(20250331)
+    horizon = scene["t_marts"] * 1.1
+    delays = [rng.uniform(0, horizon) for _ in range(TRIALS)]
+    # make sure both phases are hit whatever the machine's speed
+    delays[0], delays[1] = scene["t_publish"] * 0.5, (scene["t_publish"] + scene["t_marts"]) / 2
+
+    def trial(i: int):
+        wh = scene["root"] / f"trial{i}" / "warehouse.duckdb"
+        wh.parent.mkdir()
+        shutil.copyfile(scene["before_file"], wh)
+        killed = _run_child(scene["settings"], scene["refs"], wh, delays[i])
+        state = checksums(wh)
+        # rerun the same publish + marts (what an Airflow retry does): converges on "after"
+        settings = Settings(**{k: Path(v) for k, v in _kw(scene["settings"], wh).items()})
+        pipeline.publish(settings, scene["refs"])
+        pipeline.build_marts(settings)
+        return killed, state, checksums(wh)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(trial, range(TRIALS)))
+
+    seen = {"before": 0, "core after, marts before": 0, "after": 0}
+    for (_killed, state, rerun), delay in zip(results, delays, strict=True):
+        assert state["core"] in (before["core"], after["core"]), f"core is a mixture (kill at {delay:.3f}s)"
+        assert state["marts"] in (before["marts"], after["marts"]), f"marts are a mixture (kill at {delay:.3f}s)"
+        if state["marts"] == after["marts"]:
+            assert state["core"] == after["core"]
+        key = ("before" if state["core"] == before["core"] else
+               "after" if state["marts"] == after["marts"] else "core after, marts before")
+        seen[key] += 1
+        assert rerun == after
+    kills = sum(1 for k, _, _ in results if k)
+    print(  # noqa: T201
+        f"\ncrash safety: {TRIALS} trials, {kills} SIGKILLs landed, states after kill: {seen}; "
+          f"publish {scene['t_publish']:.2f}s, marts done at {scene['t_marts']:.2f}s")  # noqa: T201
+    assert kills >= 20
+    assert seen["before"] >= 1 and seen["core after, marts before"] >= 1
