@@ -1,3 +1,4 @@
+# ruff: noqa: T201  (a command-line report: printing is its job)
 """``make bench``: ngss at central-government scale, against DuckDB's own ingest of the same bytes.
 
 Usage::
@@ -193,7 +194,9 @@ def build_config(work: Path) -> Path:
             src["pull"]["pattern"] = src["pull"]["pattern"].replace(f"{like}_", f"{code}_", 1)
             values = src.get("values") or {}
             if values.get("grades"):
-                shutil.copy(cfg / "mappings" / values["grades"], cfg / "mappings" / f"{code}_grades.csv")
+                shutil.copy(
+                    cfg / "mappings" / values["grades"], cfg / "mappings" / f"{code}_grades.csv"
+                )
                 values["grades"] = f"{code}_grades.csv"
             src["notes"] = f"Bench-only copy of {like}'s registry entry (bench/bodies.yaml)."
             (cfg / "sources" / f"{code}__{suffix}.yaml").write_text(
@@ -210,12 +213,12 @@ def build_config(work: Path) -> Path:
 def bench_sources(cfg: Path) -> list[str]:
     from transforms.config import load_registry
 
-    bodies = yaml.safe_load((cfg / "generator" / "bodies.yaml").read_text(encoding="utf-8"))["bodies"]
+    bodies = yaml.safe_load((cfg / "generator" / "bodies.yaml").read_text(encoding="utf-8"))[
+        "bodies"
+    ]
     reg = load_registry(cfg)
     return sorted(
-        s.source_id
-        for s in reg.sources.values()
-        if s.body in bodies and s.pull.root == "generated"
+        s.source_id for s in reg.sources.values() if s.body in bodies and s.pull.root == "generated"
     )
 
 
@@ -328,7 +331,9 @@ def phase_ceiling(work: Path, gen_info: dict) -> dict:
 
     cfg = work / "config"
     reg = load_registry(cfg)
-    bodies = yaml.safe_load((cfg / "generator" / "bodies.yaml").read_text(encoding="utf-8"))["bodies"]
+    bodies = yaml.safe_load((cfg / "generator" / "bodies.yaml").read_text(encoding="utf-8"))[
+        "bodies"
+    ]
     db = work / "ceiling.duckdb"
     for p in (db, Path(str(db) + ".wal")):
         if p.exists():
@@ -536,7 +541,8 @@ def phase_pipeline(work: Path, gen_info: dict, profile_out: Path | None) -> dict
         "rows_read": rows_read,
         "rows_per_second": round(rows_read / total),
         "stages": {
-            k.lower(): round(timers.seconds.get(k, 0.0), 3) for k in ("PULL", "STAGE", "PUBLISH", "MARTS")
+            k.lower(): round(timers.seconds.get(k, 0.0), 3)
+            for k in ("PULL", "STAGE", "PUBLISH", "MARTS")
         },
         "stage_split": split,
         "publish_load_seconds": round(timers.seconds.get("publish_load", 0.0), 3),
@@ -544,7 +550,9 @@ def phase_pipeline(work: Path, gen_info: dict, profile_out: Path | None) -> dict
             k: {
                 "stage_seconds": round(v["stage_seconds"], 2),
                 "rows": v["rows"],
-                "rows_per_second": round(v["rows"] / v["stage_seconds"]) if v["stage_seconds"] else None,
+                "rows_per_second": round(v["rows"] / v["stage_seconds"])
+                if v["stage_seconds"]
+                else None,
             }
             for k, v in per_domain.items()
         },
@@ -610,7 +618,9 @@ def _profile_pipeline(work: Path, settings, gen_info: dict, out: Path) -> dict:
         prof.enable()
         pipeline.publish(settings, [last_ref])
         prof.disable()
-        summary["publish:" + last_ref["file_name"]] = {"seconds_profiled": round(time.perf_counter() - t0, 2)}
+        summary["publish:" + last_ref["file_name"]] = {
+            "seconds_profiled": round(time.perf_counter() - t0, 2)
+        }
         text.append(f"==== publish({last_ref['file_name']}) on the full warehouse\n")
         text.append(_profile_text(prof, 25))
     prof = cProfile.Profile()
@@ -698,11 +708,54 @@ def phase_monthly(work: Path, gen_info: dict) -> dict:
 
 
 # ------------------------------------------------------------------------------- 6. scaling
-_SYL = ("ar", "bel", "cor", "dun", "el", "fen", "gar", "hol", "in", "jas", "kel", "lor", "mer",
-        "nor", "ost", "pen", "quin", "ros", "sal", "tor", "ul", "ven", "wes", "yar", "zen", "bra",
-        "cle", "dra", "fro", "gla")
-_SECTOR = ("Consulting", "Systems", "Services", "Solutions", "Facilities", "Payroll", "Legal",
-           "Estates", "Training", "Recruitment", "Software", "Audit", "Logistics", "Cleaning")
+_SYL = (
+    "ar",
+    "bel",
+    "cor",
+    "dun",
+    "el",
+    "fen",
+    "gar",
+    "hol",
+    "in",
+    "jas",
+    "kel",
+    "lor",
+    "mer",
+    "nor",
+    "ost",
+    "pen",
+    "quin",
+    "ros",
+    "sal",
+    "tor",
+    "ul",
+    "ven",
+    "wes",
+    "yar",
+    "zen",
+    "bra",
+    "cle",
+    "dra",
+    "fro",
+    "gla",
+)
+_SECTOR = (
+    "Consulting",
+    "Systems",
+    "Services",
+    "Solutions",
+    "Facilities",
+    "Payroll",
+    "Legal",
+    "Estates",
+    "Training",
+    "Recruitment",
+    "Software",
+    "Audit",
+    "Logistics",
+    "Cleaning",
+)
 _SUFFIX = (" Ltd", " Limited", " PLC", " LLP", "")
 _PLACES = ("Leeds", "Bristol", "Cardiff", "Glasgow", "Manchester", "London", "York", "Norwich")
 
@@ -780,9 +833,9 @@ def _grow_fact(con, table: str, n: int, order: str) -> int:
     sel = []
     for c, t in cols:
         if t == "DATE":
-            sel.append(f"(\"{c}\" + to_years(2 * i))::DATE as \"{c}\"")
+            sel.append(f'("{c}" + to_years(2 * i))::DATE as "{c}"')
         elif c in ("load_id", "source_file"):
-            sel.append(f"case when i = 0 then \"{c}\" else \"{c}\" || '#' || i end as \"{c}\"")
+            sel.append(f'case when i = 0 then "{c}" else "{c}" || \'#\' || i end as "{c}"')
         else:
             sel.append(f'"{c}"')
     con.execute(f"create temp table _src as select * from {table}")
@@ -836,7 +889,9 @@ def phase_scaling(work: Path, sizes: list[int]) -> dict:
         shutil.copy(full, wh)
         con = duckdb.connect(str(wh))
         got_s = _grow_fact(con, "core.fct_spend", n, "period, body_code, source_file, source_line")
-        got_p = _grow_fact(con, "core.fct_payroll", n, "period, body_code, source_file, source_line")
+        got_p = _grow_fact(
+            con, "core.fct_payroll", n, "period, body_code, source_file, source_line"
+        )
         con.execute("checkpoint")
         con.close()
         s = settings_for(work, work / "home", wh)
@@ -874,8 +929,18 @@ def machine() -> dict:
             if line.startswith("MemTotal:"):
                 mem = int(line.split()[1]) * 1024
     pkgs = {}
-    for p in ("duckdb", "great-expectations", "pandas", "pyarrow", "numpy", "apache-airflow",
-              "clevercsv", "python-calamine", "rapidfuzz", "openpyxl"):
+    for p in (
+        "duckdb",
+        "great-expectations",
+        "pandas",
+        "pyarrow",
+        "numpy",
+        "apache-airflow",
+        "clevercsv",
+        "python-calamine",
+        "rapidfuzz",
+        "openpyxl",
+    ):
         try:
             pkgs[p] = version(p)
         except PackageNotFoundError:
@@ -900,62 +965,98 @@ def render(res: dict) -> str:
     c, p = res["ceiling"], res["pipeline"]
     g = res["generate"]
     rows = [("Figure", "Value", "Target (issue 6)")]
-    rows.append(("Scale / bodies / files", f"{res['scale']} / {res['bodies']} / {len(g['files'])}", ""))
+    rows.append(
+        ("Scale / bodies / files", f"{res['scale']} / {res['bodies']} / {len(g['files'])}", "")
+    )
     dom_rows: dict[str, int] = {}
     for f in g["files"]:
         dom_rows[f["domain"]] = dom_rows.get(f["domain"], 0) + f["rows"]
-    rows.append((
-        "Generated rows (payroll / AP / employment)",
-        f"{dom_rows.get('payroll', 0):,} / {dom_rows.get('ap', 0):,} / {dom_rows.get('employment', 0):,}"
-        f" ({sum(f['bytes'] for f in g['files']) / 1e6:,.0f} MB)",
-        "",
-    ))
-    rows.append((
-        "Ceiling: DuckDB ingest of the same files",
-        f"{c['seconds']:.1f} s, {c['rows_per_second']:,} rows/s"
-        f" (XLSX→CSV conversion {c['xlsx_conversion_seconds_excluded']:.1f} s excluded)",
-        "",
-    ))
+    rows.append(
+        (
+            "Generated rows (payroll / AP / employment)",
+            f"{dom_rows.get('payroll', 0):,} / {dom_rows.get('ap', 0):,} / {dom_rows.get('employment', 0):,}"
+            f" ({sum(f['bytes'] for f in g['files']) / 1e6:,.0f} MB)",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "Ceiling: DuckDB ingest of the same files",
+            f"{c['seconds']:.1f} s, {c['rows_per_second']:,} rows/s"
+            f" (XLSX→CSV conversion {c['xlsx_conversion_seconds_excluded']:.1f} s excluded)",
+            "",
+        )
+    )
     ratio = c["seconds"] / p["seconds"]
-    rows.append((
-        "Pipeline total (pull→marts)",
-        f"{p['seconds']:.1f} s, {p['rows_per_second']:,} rows/s, {ratio:.3f} of ceiling"
-        f" (+{p['imports_seconds_excluded']:.1f} s one-off imports)",
-        "≥ 0.25 (aim 0.5)",
-    ))
+    rows.append(
+        (
+            "Pipeline total (pull→marts)",
+            f"{p['seconds']:.1f} s, {p['rows_per_second']:,} rows/s, {ratio:.3f} of ceiling"
+            f" (+{p['imports_seconds_excluded']:.1f} s one-off imports)",
+            "≥ 0.25 (aim 0.5)",
+        )
+    )
     for k, v in p["stages"].items():
-        rows.append((f"  {k}", f"{v:.1f} s ({p['rows_read'] / v if v else 0:,.0f} rows/s; "
-                     f"{c['seconds'] / v if v else 0:.2f}× ceiling time)", ""))
+        rows.append(
+            (
+                f"  {k}",
+                f"{v:.1f} s ({p['rows_read'] / v if v else 0:,.0f} rows/s; "
+                f"{c['seconds'] / v if v else 0:.2f}× ceiling time)",
+                "",
+            )
+        )
     for k, v in p["stage_split"].items():
-        rows.append((f"    stage: {k}", f"{v:.1f} s ({100 * v / max(p['stages']['stage'], 1e-9):.0f}% of stage)", ""))
+        rows.append(
+            (
+                f"    stage: {k}",
+                f"{v:.1f} s ({100 * v / max(p['stages']['stage'], 1e-9):.0f}% of stage)",
+                "",
+            )
+        )
     for k, v in p["per_domain_stage"].items():
-        rows.append((f"    stage rate, {k}", f"{v['rows_per_second']:,} rows/s ({v['rows']:,} rows, {v['stage_seconds']:.1f} s)", ""))
+        rows.append(
+            (
+                f"    stage rate, {k}",
+                f"{v['rows_per_second']:,} rows/s ({v['rows']:,} rows, {v['stage_seconds']:.1f} s)",
+                "",
+            )
+        )
     rows.append(("Peak RSS, whole run (max of phases)", _gb(res["peak_rss_bytes"]), "< 4 GB"))
     for ph, b in res["peak_rss_by_phase"].items():
         rows.append((f"  peak RSS {ph}", _gb(b), ""))
     m = res.get("monthly")
     if m:
-        rows.append((
-            f"Monthly load {m['body']} {m['month']} ({m['rows']:,} rows): full / empty",
-            f"{m['full']['load']:.2f} s / {m['empty']['load']:.2f} s = {m['ratio_load']:.2f}"
-            f" (publish {m['ratio_publish']:.2f}; with marts {m['ratio_with_marts']:.2f})",
-            "≤ 1.2",
-        ))
+        rows.append(
+            (
+                f"Monthly load {m['body']} {m['month']} ({m['rows']:,} rows): full / empty",
+                f"{m['full']['load']:.2f} s / {m['empty']['load']:.2f} s = {m['ratio_load']:.2f}"
+                f" (publish {m['ratio_publish']:.2f}; with marts {m['ratio_with_marts']:.2f})",
+                "≤ 1.2",
+            )
+        )
     s = res.get("scaling")
     if s:
         er, mt = s["entity_resolution"], s["marts"]
         ns = [k for k in er if k != "exponent"]
-        rows.append((
-            "Entity resolution " + " / ".join(f"{int(k):,}" for k in ns) + " records",
-            " / ".join(f"{er[k]['seconds']:.1f} s" for k in ns) + f", exponent {er['exponent']:.2f}",
-            "≤ 1.2",
-        ))
-        rows.append((
-            "Marts at " + " / ".join(f"{int(k):,}" for k in ns) + " spend + payroll rows",
-            " / ".join(f"{mt[k]['seconds']:.1f} s (ER {mt[k]['supplier_resolution_seconds']:.1f} s)" for k in ns)
-            + f", exponent {mt['exponent']:.2f}",
-            "",
-        ))
+        rows.append(
+            (
+                "Entity resolution " + " / ".join(f"{int(k):,}" for k in ns) + " records",
+                " / ".join(f"{er[k]['seconds']:.1f} s" for k in ns)
+                + f", exponent {er['exponent']:.2f}",
+                "≤ 1.2",
+            )
+        )
+        rows.append(
+            (
+                "Marts at " + " / ".join(f"{int(k):,}" for k in ns) + " spend + payroll rows",
+                " / ".join(
+                    f"{mt[k]['seconds']:.1f} s (ER {mt[k]['supplier_resolution_seconds']:.1f} s)"
+                    for k in ns
+                )
+                + f", exponent {mt['exponent']:.2f}",
+                "",
+            )
+        )
     allq = [x for x in p["scores"] if x["kind"] == "all"]
     for x in allq:
         pr = "" if x["precision"] is None else f"{x['precision']:.3f}"
@@ -994,7 +1095,9 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="1.0: a full year (~6 M payroll rows)")
     ap.add_argument("--work", default=None, help="work folder (default .ngss/bench-<scale>)")
     ap.add_argument("--sizes", default="100000,1000000", help="record counts for ER and marts")
-    ap.add_argument("--skip", default="", help="comma-separated phases to skip: monthly,scaling,profile")
+    ap.add_argument(
+        "--skip", default="", help="comma-separated phases to skip: monthly,scaling,profile"
+    )
     ap.add_argument(
         "--employment",
         choices=("monthly", "snapshot"),
@@ -1031,15 +1134,30 @@ def main() -> None:
     def child(phase: str, *extra: str) -> dict:
         print(f"[bench] {phase} ...", flush=True)
         t0 = time.perf_counter()
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", phase, "--work", str(work),
-               "--scale", str(args.scale), "--sizes", args.sizes, "--employment", args.employment,
-               *extra]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--phase",
+            phase,
+            "--work",
+            str(work),
+            "--scale",
+            str(args.scale),
+            "--sizes",
+            args.sizes,
+            "--employment",
+            args.employment,
+            *extra,
+        ]
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         subprocess.run(cmd, check=True, env=env)
         out = json.loads((work / f"phase_{phase}.json").read_text())
         seconds[phase] = round(time.perf_counter() - t0, 1)
         peaks[phase] = out.get("peak_rss_bytes", 0)
-        print(f"[bench] {phase} done in {seconds[phase]:.1f} s, peak RSS {_gb(peaks[phase])}", flush=True)
+        print(
+            f"[bench] {phase} done in {seconds[phase]:.1f} s, peak RSS {_gb(peaks[phase])}",
+            flush=True,
+        )
         return out
 
     if "generate" not in state:
@@ -1049,8 +1167,11 @@ def main() -> None:
         (work / "state.json").write_text(json.dumps(state, default=str))
     if "generate" not in peaks and "generate" in state:
         peaks["generate"] = state["generate"].get("peak_rss_bytes", 0)
-    todo = {x.strip() for x in args.phases.split(",")} if args.reuse else {
-        "ceiling", "pipeline", "monthly", "scaling"}
+    todo = (
+        {x.strip() for x in args.phases.split(",")}
+        if args.reuse
+        else {"ceiling", "pipeline", "monthly", "scaling"}
+    )
     prof_out = results_dir / f"{stamp}-profile.txt"
     extra = [] if "profile" in skip else ["--profile-out", str(prof_out)]
     for ph in ("ceiling", "pipeline", "monthly", "scaling"):
@@ -1096,7 +1217,9 @@ def main() -> None:
     )
     print()
     print(table)
-    print(f"\n[bench] wrote {results_dir / (stamp + '.json')} and .md ({res['wall_seconds']:.0f} s)")
+    print(
+        f"\n[bench] wrote {results_dir / (stamp + '.json')} and .md ({res['wall_seconds']:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -115,6 +115,10 @@ def load(
             progress.advance(task)
     if marts:
         pipeline.build_marts(settings)
+    else:
+        from warehouse.connection import refresh_snapshot
+
+        refresh_snapshot(settings.warehouse)
     _print_summaries(summaries)
 
 

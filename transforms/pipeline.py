@@ -648,8 +648,9 @@ def publish(settings: Settings, refs: list[dict[str, Any]]) -> list[dict[str, An
     from warehouse.publish import publish_load, refresh_dimensions
 
     registry = load_registry(settings.config)
-    # writer lock + single writer; the analysts' read snapshot is refreshed on the way out
-    with writing(settings.warehouse) as con:
+    # writer lock + single writer; the analysts' read snapshot is refreshed by the marts
+    # rebuild that follows every publish (one copy per batch, not per load)
+    with writing(settings.warehouse, snapshot=False) as con:
         refresh_dimensions(con, _resolver(str(settings.config)))
         out = []
         for ref in refs:
@@ -689,5 +690,8 @@ def render_reports(settings: Settings) -> dict[str, Any]:
     """Render the review site into ``$NGSS_HOME/reports`` (see :mod:`warehouse.reports.render`)."""
     from warehouse.reports.render import render_site
 
+    if not settings.warehouse.exists():
+        log.warning("no warehouse at %s yet: no review site rendered", settings.warehouse)
+        return {"root": None, "files": 0, "bodies": 0, "loads": 0}
     site = render_site(settings)
     return {"root": str(site.root), "files": site.files, "bodies": len(site.bodies), "loads": site.loads}

@@ -91,12 +91,15 @@ def _copy_snapshot(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def writing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def writing(path: Path, snapshot: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """The single writer session: writer lock, :func:`connect_writer`, and on the way out a
-    ``CHECKPOINT``, close and a fresh read snapshot (see the module docstring).
+    ``CHECKPOINT``, close and (with ``snapshot``) a fresh read snapshot (see the module
+    docstring).
 
     The snapshot is refreshed even when the body raises: every transaction the body committed
-    is whole, and analysts should see it."""
+    is whole, and analysts should see it. Publishing a load passes ``snapshot=False``: the copy
+    costs the size of the warehouse, so it is made once per batch, when the marts that follow
+    every load are rebuilt (``ngss load --no-marts`` refreshes it at the end instead)."""
     with writer_lock(path):
         con = connect_writer(path)
         try:
@@ -107,7 +110,8 @@ def writing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             except duckdb.Error as exc:  # an aborted transaction: close() checkpoints anyway
                 log.warning("checkpoint before the read snapshot failed: %s", exc)
             con.close()
-            _copy_snapshot(path)
+            if snapshot:
+                _copy_snapshot(path)
 
 
 def refresh_snapshot(path: Path) -> Path:

@@ -90,8 +90,10 @@ def _kw(settings: Settings, warehouse: Path) -> dict[str, str]:
             "warehouse": str(warehouse)}
 
 
-def _run_child(settings: Settings, refs, warehouse: Path, kill_after: float | None):
-    """Run publish + marts in a child; kill it ``kill_after`` seconds after it is ready."""
+def _run_child(settings: Settings, refs, warehouse: Path, kill_after: float | None, phase: str = "publish"):
+    """Run publish + marts in a child; kill it ``kill_after`` seconds after it is ready
+    (``phase="publish"``) or after it reports the publish committed (``phase="marts"``), so
+    both phases are hit whatever the machine's load."""
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, json.dumps({"settings": _kw(settings, warehouse), "refs": refs})],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -101,6 +103,11 @@ def _run_child(settings: Settings, refs, warehouse: Path, kill_after: float | No
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         return out
+    if phase == "marts":
+        line = proc.stdout.readline()
+        if not line.startswith("published"):
+            proc.communicate(timeout=60)
+            return False
     time.sleep(kill_after)
     killed = proc.poll() is None
     if killed:
@@ -144,16 +151,18 @@ def test_sigkill_at_random_points_leaves_before_or_after_and_rerun_converges(sce
     before, after = scene["before"], scene["after"]
     assert before["core"] != after["core"] and before["marts"] != after["marts"]
     rng = random.Random(20250331)
-    horizon = scene["t_marts"] * 1.1
-    delays = [rng.uniform(0, horizon) for _ in range(TRIALS)]
-    # make sure both phases are hit whatever the machine's speed
-    delays[0], delays[1] = scene["t_publish"] * 0.5, (scene["t_publish"] + scene["t_marts"]) / 2
+    # even trials: a random point from the start (mostly inside the partition replace); odd
+    # trials: a random point after the publish committed (inside the marts rebuild)
+    marts_time = max(scene["t_marts"] - scene["t_publish"], 0.05)
+    phases = ["publish" if i % 2 == 0 else "marts" for i in range(TRIALS)]
+    delays = [rng.uniform(0, scene["t_publish"] * 1.1) if p == "publish" else rng.uniform(0, marts_time * 0.9)
+              for p in phases]
 
     def trial(i: int):
         wh = scene["root"] / f"trial{i}" / "warehouse.duckdb"
         wh.parent.mkdir()
         shutil.copyfile(scene["before_file"], wh)
-        killed = _run_child(scene["settings"], scene["refs"], wh, delays[i])
+        killed = _run_child(scene["settings"], scene["refs"], wh, delays[i], phases[i])
         state = checksums(wh)
         # rerun the same publish + marts (what an Airflow retry does): converges on "after"
         settings = Settings(**{k: Path(v) for k, v in _kw(scene["settings"], wh).items()})

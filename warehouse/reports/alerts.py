@@ -106,7 +106,7 @@ def build_alerts(
     registry = load_registry(settings.config)
     messages = []
     for s in summaries:
-        source = registry.sources.get(s["source_id"])
+        source = registry.sources.get(s.get("source_id", ""))
         if source is None:
             continue
         why = needs_alert(s, source.tolerance.max_quarantine_share)
