@@ -97,6 +97,8 @@ def test_reader_opens_the_snapshot_never_the_writers_file(tmp_path) -> None:
     drop(settings, "hmrc", "spend_2025_03.csv", _file(3, 3))
     pipeline.load_source(settings, "hmrc__spend")
     snap = snapshot_path(settings.warehouse)
+    assert not snap.exists()  # publishing alone does not copy the warehouse ...
+    pipeline.build_marts(settings)  # ... the marts rebuild that follows every load does
     assert snap.exists() and snap.name == "warehouse.read.duckdb"
     con = connect_reader(settings.warehouse)
     try:
