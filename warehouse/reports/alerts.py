@@ -165,7 +165,12 @@ def send_alerts(
         return messages
     if smtp is None:
         for m in messages:
-            log.warning("alert not sent (no SMTP configured) to %s: %s", m["To"], m["Subject"])
+            log.info("alert not sent (no SMTP configured) to %s: %s", m["To"], m["Subject"])
+        owners = sorted({str(m["To"]) for m in messages})
+        log.warning(
+            "%d alert(s) not sent (no SMTP configured: set the ngss_smtp connection or "
+            "NGSS_SMTP_HOST) for %d owner(s): %s", len(messages), len(owners), "; ".join(owners)
+        )
         return messages
     try:
         cls = smtplib.SMTP_SSL if smtp.ssl else smtplib.SMTP
