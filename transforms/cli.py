@@ -164,19 +164,25 @@ def status(
     fmt: Annotated[str, typer.Option("--format", help="table or csv")] = "table",
 ) -> None:
     """Last load per source: rows read, published, quarantined, status."""
-    from warehouse.connection import connect_reader
 
     settings = Settings.from_env()
-    try:
-        con = connect_reader(settings.warehouse)
-    except FileNotFoundError as exc:
-        err.print(str(exc))
-        raise typer.Exit(1) from None
+    con = open_reader_or_exit(settings)
     try:
         rel = con.sql(STATUS_SQL)
         _print_rows(rel.columns, rel.fetchall(), fmt)
     finally:
         con.close()
+
+
+def open_reader_or_exit(settings: Settings):
+    """The warehouse's read snapshot, read-only; exit 1 with how to build it when missing."""
+    from warehouse.connection import connect_reader
+
+    try:
+        return connect_reader(settings.warehouse)
+    except FileNotFoundError as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
 
 
 def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
@@ -201,17 +207,12 @@ def sql(
     """Run a read-only query against the warehouse."""
     import duckdb
 
-    from warehouse.connection import connect_reader
 
     if fmt not in ("table", "csv"):
         err.print("--format must be table or csv")
         raise typer.Exit(2)
     settings = Settings.from_env()
-    try:
-        con = connect_reader(settings.warehouse)
-    except FileNotFoundError as exc:
-        err.print(str(exc))
-        raise typer.Exit(1) from None
+    con = open_reader_or_exit(settings)
     try:
         rel = con.sql(query)
         if rel is None:

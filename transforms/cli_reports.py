@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from transforms.cli import app, console, err
+from transforms.cli import app, console, err, open_reader_or_exit
 from transforms.settings import Settings
 
 
@@ -42,15 +42,10 @@ def review(
     """A body's latest load per source, the rules broken and their counts, and failing rows."""
     import json
 
-    from warehouse.connection import connect_reader
     from warehouse.reports import data
 
     settings = Settings.from_env()
-    try:
-        con = connect_reader(settings.warehouse)
-    except FileNotFoundError as exc:
-        err.print(str(exc))
-        raise typer.Exit(1) from None
+    con = open_reader_or_exit(settings)
     try:
         body_loads = data.loads(con, body)
         if not body_loads:
