@@ -1645,6 +1645,20 @@ def generate(
         if on_file:
             on_file(fw)
 
+    def add_faults(fl, path: Path, kinds: dict[int, str], m: date, rule_of) -> None:
+        """Record the faults planted at row positions ``kinds`` of one written file."""
+        for pos, kind in sorted(kinds.items()):
+            faults.append(
+                {
+                    "source_id": fl.source.source_id,
+                    "file_name": path.name,
+                    "source_line": fl.first_data_line + pos,
+                    "kind": kind,
+                    "expected_rule_id": rule_of(kind),
+                    "pay_period": m.isoformat(),
+                }
+            )
+
     for b in chosen:
         p = people[b.code]
         for mi, m in enumerate(months):
@@ -1654,17 +1668,7 @@ def generate(
                 path = _file_path(out_dir, b, "payroll", m)
                 write_file(path, fl, t, m, "payroll")
                 record(b, "payroll", path, len(t["employer"]))
-                for pos, kind in sorted(kinds.items()):
-                    faults.append(
-                        {
-                            "source_id": fl.source.source_id,
-                            "file_name": path.name,
-                            "source_line": fl.first_data_line + pos,
-                            "kind": kind,
-                            "expected_rule_id": FAULT_RULES[kind],
-                            "pay_period": m.isoformat(),
-                        }
-                    )
+                add_faults(fl, path, kinds, m, lambda kind: FAULT_RULES[kind])
                 payslips[(b.code, mi)] = len(t["employer"]) - len(kinds)
                 for fi, f in enumerate((*FUNCTIONS, "OTHER")):
                     sel = p.function == fi
@@ -1694,17 +1698,7 @@ def generate(
                 path = _file_path(out_dir, b, "employment", m)
                 write_file(path, fl, t, m, "employment")
                 record(b, "employment", path, len(t["employer"]))
-                for pos, kind in sorted(kinds.items()):
-                    faults.append(
-                        {
-                            "source_id": fl.source.source_id,
-                            "file_name": path.name,
-                            "source_line": fl.first_data_line + pos,
-                            "kind": kind,
-                            "expected_rule_id": "employment.ni_valid",
-                            "pay_period": m.isoformat(),
-                        }
-                    )
+                add_faults(fl, path, kinds, m, lambda kind: "employment.ni_valid")
                 employees[(b.code, mi)] = len(t["employer"]) - len(kinds)
     gt = out_dir / "ground_truth"
     gt.mkdir(parents=True, exist_ok=True)
