@@ -241,20 +241,26 @@ class AirflowStack:
         return run["dag_run_id"]
 
     def backfill(self, dag_id: str, from_date: str, to_date: str, reprocess: str = "none") -> int:
-        out = self.api(
-            "POST",
-            "/api/v2/backfills",
-            {
-                "dag_id": dag_id,
-                "from_date": from_date,
-                "to_date": to_date,
-                "reprocess_behavior": reprocess,
-                "max_active_runs": 4,
-                "run_backwards": False,
-                "dag_run_conf": {},
-            },
-        )
-        return out["id"]
+        """Create a backfill. On SQLite, Airflow refuses the creation with HTTP 503 ("Database
+        is locked") while the scheduler holds a write lock; nothing is created then, so the
+        request is repeated (at most 20 times, 3 s apart)."""
+        body = {
+            "dag_id": dag_id,
+            "from_date": from_date,
+            "to_date": to_date,
+            "reprocess_behavior": reprocess,
+            "max_active_runs": 4,
+            "run_backwards": False,
+            "dag_run_conf": {},
+        }
+        for attempt in range(20):
+            try:
+                return self.api("POST", "/api/v2/backfills", body)["id"]
+            except RuntimeError as exc:
+                if "HTTP 503" not in str(exc) or "locked" not in str(exc) or attempt == 19:
+                    raise
+                time.sleep(3)
+        raise AssertionError("unreachable")
 
     # ------------------------------------------------------------------ metadata DB (read-only)
     @contextlib.contextmanager
