@@ -469,7 +469,7 @@ def phase_pipeline(work: Path, gen_info: dict, profile_out: Path | None) -> dict
     timers = Timers()
     timers.wrap(read, "read_file", "read")
     timers.wrap(stage_mod, "stage_table", "normalise (stage_table)")
-    timers.wrap(validate, "run_suite", "validate (GX run_suite)")
+    timers.wrap(validate, "validate_batch", "validate (GX run_suite)")
     timers.wrap(pipeline, "_raw_records", "raw records for quarantine (_raw_records)")
     timers.wrap(pipeline, "_finish", "write work files (_finish)")
     timers.wrap(stage_mod, "find_period", "find period")

@@ -92,9 +92,35 @@ def _context():
     return _CONTEXT
 
 
+@dataclass
+class SuiteRun:
+    """One suite's run on one batch.
+
+    Attributes:
+        results: one :class:`RuleResult` per expectation, in suite order.
+        document: Great Expectations' own ``ExpectationSuiteValidationResult`` as a JSON dict
+            (what GX Data Docs render), with each result's full lists of failing values and
+            rows cut to GX's ``partial_*`` lists (at most 20 values each), so it stays small.
+    """
+
+    results: list[RuleResult]
+    document: dict[str, Any]
+
+
+#: Keys of a GX result holding every failing value or row; Data Docs show the partial lists.
+_FULL_LISTS = ("unexpected_list", "unexpected_index_list", "unexpected_index_query")
+
+
 def run_suite(
     name: str, frame: pd.DataFrame, extra_expectations: list[dict] | None = None
 ) -> list[RuleResult]:
+    """Validate ``frame`` with the suite ``name``; the verdicts only (see :func:`validate_batch`)."""
+    return validate_batch(name, frame, extra_expectations).results
+
+
+def validate_batch(
+    name: str, frame: pd.DataFrame, extra_expectations: list[dict] | None = None
+) -> SuiteRun:
     """Validate ``frame`` with the suite ``name`` (plus any extra expectation dicts).
 
     Args:
@@ -104,7 +130,10 @@ def run_suite(
             only (e.g. ``expect_column_to_exist`` for each of the domain's required fields).
 
     Returns:
-        One :class:`RuleResult` per expectation, in suite order.
+        A :class:`SuiteRun`: the verdicts and GX's validation result document.
+
+    Raises:
+        RuntimeError: an expectation could not run (a suite or data defect, never bad rows).
     """
     import great_expectations as gx
 
@@ -149,4 +178,8 @@ def run_suite(
                 kwargs=kwargs,
             )
         )
-    return results
+    document = outcome.to_json_dict()
+    for res in document.get("results") or []:
+        for key in _FULL_LISTS:
+            (res.get("result") or {}).pop(key, None)
+    return SuiteRun(results=results, document=document)

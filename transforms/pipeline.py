@@ -226,7 +226,7 @@ def _stage_one(
     started: datetime,
     force_reject: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    from expectations.validate import run_suite
+    from expectations.validate import validate_batch
     from transforms.stage import control_total_check, find_period, map_columns, stage_table
 
     sheet = getattr(table, "sheet", None)
@@ -237,6 +237,7 @@ def _stage_one(
     work.mkdir(parents=True)
     ref["work_dir"] = str(work)
     results = []
+    gx_docs: list[dict[str, Any]] = []  # Great Expectations' own result documents (Data Docs)
 
     def reject(rule_id: str, detail: str, description: str, fix: str) -> dict[str, Any]:
         ref["status"] = "rejected"
@@ -252,7 +253,7 @@ def _stage_one(
             "The file can be read as a table.",
             "Send the extract as a CSV or spreadsheet with a header row.",
         )
-        return _finish(ref, work, results, None, [], None)
+        return _finish(ref, work, results, gx_docs, None, [], None)
     if isinstance(table, SheetRejected):
         reject(
             "file.not_tabular",
@@ -260,7 +261,7 @@ def _stage_one(
             "The sheet is a data table with a header row naming the expected columns.",
             "Send the data sheet alone, with one header row and one row per organisation.",
         )
-        return _finish(ref, work, results, None, [], None)
+        return _finish(ref, work, results, gx_docs, None, [], None)
 
     ref["rows_read"] = len(table.rows)
     ref["rows_blank"] = table.blank_rows
@@ -276,7 +277,9 @@ def _stage_one(
             "Each sheet of a workbook covers its own period.",
             "Send one sheet per period, or one file per sheet.",
         )
-        return _finish(ref, work, results, None, _all_quarantined(ref, raw_records, rule_id), None)
+        return _finish(
+            ref, work, results, gx_docs, None, _all_quarantined(ref, raw_records, rule_id), None
+        )
     ok_required = not colmap.missing_required
     results.append(
         _file_result(
@@ -305,6 +308,7 @@ def _stage_one(
             ref,
             work,
             results,
+            gx_docs,
             None,
             _all_quarantined(ref, raw_records, "file.required_columns"),
             None,
@@ -344,6 +348,7 @@ def _stage_one(
             ref,
             work,
             results,
+            gx_docs,
             None,
             _all_quarantined(ref, raw_records, "file.no_unexpected_columns"),
             None,
@@ -356,7 +361,9 @@ def _stage_one(
 
         secret = load_key(settings)
     staged = stage_table(table, source, domain, colmap, resolver, registry.mappings, secret)
-    file_results = run_suite("file", staged)
+    file_run = validate_batch("file", staged)
+    gx_docs.append(file_run.document)
+    file_results = file_run.results
     results.extend(file_results)
     if any(not r.success for r in file_results):
         failed = next(r for r in file_results if not r.success)
@@ -369,7 +376,13 @@ def _stage_one(
             ),
         )
         return _finish(
-            ref, work, results, None, _all_quarantined(ref, raw_records, failed.rule_id), None
+            ref,
+            work,
+            results,
+            gx_docs,
+            None,
+            _all_quarantined(ref, raw_records, failed.rule_id),
+            None,
         )
     period, how = find_period(staged, table, source, archived["file_name"])
     latest = date.today() + timedelta(days=62)
@@ -391,6 +404,7 @@ def _stage_one(
             ref,
             work,
             results,
+            gx_docs,
             None,
             _all_quarantined(ref, raw_records, "file.period_in_window"),
             None,
@@ -409,7 +423,9 @@ def _stage_one(
             .map(lambda d: d is None or pd.isna(d) or (low <= d <= high))
             .astype(bool)
         )
-    row_results = run_suite(f"{domain.name}.row", staged)
+    row_run = validate_batch(f"{domain.name}.row", staged)
+    gx_docs.append(row_run.document)
+    row_results = row_run.results
     results.extend(row_results)
     control = control_total_check(staged, table.file) if domain.name == "spend" else None
     if control is not None:
@@ -436,6 +452,7 @@ def _stage_one(
                 ref,
                 work,
                 results,
+                gx_docs,
                 None,
                 _all_quarantined(ref, raw_records, "file.control_total"),
                 None,
@@ -470,13 +487,14 @@ def _stage_one(
             ref,
             work,
             results,
+            gx_docs,
             None,
             _all_quarantined(ref, raw_records, "file.bad_row_share", broken),
             None,
         )
     good = staged[~staged["source_line"].isin(list(broken))]
     canonical = _canonical(good, source, domain, ref, table, period)
-    return _finish(ref, work, results, canonical, quarantine, period)
+    return _finish(ref, work, results, gx_docs, canonical, quarantine, period)
 
 
 def _expected_column(field: str, source: SourceSpec, domain: DomainSpec) -> str:
@@ -506,7 +524,11 @@ def _broken_summary(row_results, colmap, staged: pd.DataFrame, domain: DomainSpe
                 f"{r.rule_id}: column {col!r} ({field}, expected a valid {kind}) fails in "
                 f"{len(r.failing_lines)} rows"
             )
-            raw = staged.loc[staged["source_line"] == first, f"{field}__raw"] if f"{field}__raw" in staged else []
+            raw = (
+                staged.loc[staged["source_line"] == first, f"{field}__raw"]
+                if f"{field}__raw" in staged
+                else []
+            )
             value = raw.iloc[0] if len(raw) else None
             text += f", e.g. line {first}: {value!r}"
         else:
@@ -601,11 +623,20 @@ def _canonical(
 
 
 def _finish(
-    ref, work: Path, results, canonical: pd.DataFrame | None, quarantine: list[dict], period
+    ref,
+    work: Path,
+    results,
+    gx_docs: list[dict[str, Any]],
+    canonical: pd.DataFrame | None,
+    quarantine: list[dict],
+    period,
 ) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    (work / "gx_results.json").write_text(
+        json.dumps(gx_docs, default=str, ensure_ascii=False), encoding="utf-8"
+    )
     (work / "validation.json").write_text(
         json.dumps([r.as_record(ref["load_id"]) for r in results], default=str, ensure_ascii=False),
         encoding="utf-8",
@@ -694,4 +725,9 @@ def render_reports(settings: Settings) -> dict[str, Any]:
         log.warning("no warehouse at %s yet: no review site rendered", settings.warehouse)
         return {"root": None, "files": 0, "bodies": 0, "loads": 0}
     site = render_site(settings)
-    return {"root": str(site.root), "files": site.files, "bodies": len(site.bodies), "loads": site.loads}
+    return {
+        "root": str(site.root),
+        "files": site.files,
+        "bodies": len(site.bodies),
+        "loads": site.loads,
+    }

@@ -47,9 +47,12 @@ def _expense_categories(con: duckdb.DuckDBPyConnection, config_dir: Path):
 
     with (config_dir / "reference" / "back_office_expense_types.csv").open(encoding="utf-8") as fh:
         rules = [(re.compile(r["pattern"], re.I), r["category"]) for r in csv.DictReader(fh)]
-    types = [t for (t,) in con.execute(
-        "select distinct expense_type from core.fct_spend where expense_type is not null order by 1"
-    ).fetchall()]
+    types = [
+        t
+        for (t,) in con.execute(
+            "select distinct expense_type from core.fct_spend where expense_type is not null order by 1"
+        ).fetchall()
+    ]
     rows = []
     for t in types:
         for pattern, category in rules:
@@ -91,9 +94,13 @@ def build_all(con: duckdb.DuckDBPyConnection, config_dir: Path) -> dict[str, int
 
 def _comment(con: duckdb.DuckDBPyConnection, name: str, spec: dict) -> None:
     con.execute(f"COMMENT ON TABLE marts.{name} IS '{_q(spec['comment'])}'")
-    columns = [c for (c,) in con.execute(
-        "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ?", [name]
-    ).fetchall()]
+    columns = [
+        c
+        for (c,) in con.execute(
+            "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ?",
+            [name],
+        ).fetchall()
+    ]
     for col in columns:
         con.execute(f"COMMENT ON COLUMN marts.{name}.{col} IS '{_q(spec['columns'][col])}'")
 

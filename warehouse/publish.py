@@ -147,6 +147,22 @@ def publish_load(
             con.register("_vr", pa.Table.from_pylist(results))
             con.execute("INSERT INTO ops.validation_result BY NAME SELECT * FROM _vr")
             con.unregister("_vr")
+        con.execute("DELETE FROM ops.validation_run WHERE load_id = ?", [load_id])
+        gx_path = work / "gx_results.json"
+        for doc in json.loads(gx_path.read_text(encoding="utf-8")) if gx_path.exists() else []:
+            stats = doc.get("statistics") or {}
+            con.execute(
+                "INSERT INTO ops.validation_run VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    load_id,
+                    doc["suite_name"],
+                    bool(doc["success"]),
+                    int(stats.get("evaluated_expectations") or 0),
+                    int(stats.get("successful_expectations") or 0),
+                    _ts(ref.get("staged_at") or ref["started_at"]),
+                    json.dumps(doc, sort_keys=True, ensure_ascii=False),
+                ],
+            )
         if ref["rows_read"] != published + quarantined:
             raise PublishError(
                 f"{ref['file_name']}: rows read {ref['rows_read']} != published {published} + quarantined {quarantined}"

@@ -3,7 +3,8 @@ installed here with apt when missing; a failure to install fails the tests, it n
 
 One browser visits every page of the site once, over the DevTools protocol, with its network
 log on; screenshots of the index, a body page with failures and the duplication report are saved
-under ``test-artifacts/screenshots/`` (git-ignored) for people to look at.
+under ``test-artifacts/screenshots/`` (git-ignored) for people to look at, with the Great
+Expectations Data Docs page of Craven's row suite run.
 """
 
 from __future__ import annotations
@@ -27,6 +28,26 @@ SHOTS = {
     f"bodies/{CRAVEN_BODY}.html": f"body-{CRAVEN_BODY}.png",
     "duplication.html": "duplication.png",
 }
+#: Also photographed: GX's Data Docs page of the row suite run on Craven's live load.
+GX_SHOT = "gx-data-docs-craven.png"
+
+
+def craven_gx_page(settings) -> str:
+    """Path inside the site of the GX Data Docs page of the row suite on Craven's live load,
+    as GX names it: ``gx/validations/spend/row/<load>/<run time>/<load>.html``."""
+    from warehouse.connection import connect_reader
+
+    con = connect_reader(settings.warehouse)
+    try:
+        load_id, run_time = con.execute(
+            "select v.load_id, v.validated_at from ops.validation_run v "
+            "join ops.partition p using (load_id) where p.source_id = ? and v.suite_name = 'spend.row'",
+            [CRAVEN],
+        ).fetchone()
+    finally:
+        con.close()
+    stamp = run_time.strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"gx/validations/spend/row/{load_id}/{stamp}/{load_id}.html"
 
 
 @dataclass
@@ -54,11 +75,12 @@ def browser_run(review_site, chromium_binary, tmp_path_factory) -> BrowserRun:  
     work = tmp_path_factory.mktemp("chromium")
     run = BrowserRun(root=site.root.resolve())
     pages = sorted(p.relative_to(run.root).as_posix() for p in run.root.rglob("*.html"))
+    shots = {**SHOTS, craven_gx_page(settings): GX_SHOT}
     started = time.monotonic()
     browser = Chromium(chromium_binary, work, net_log=work / "net-log.json")
     try:
         for page in pages:
-            shot = SCREENSHOTS / SHOTS[page] if page in SHOTS else None
+            shot = SCREENSHOTS / shots[page] if page in shots else None
             run.visits[page] = browser.visit((run.root / page).as_uri(), screenshot=shot)
             if shot is not None:
                 run.screenshots[page] = shot

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 
 from tests.browser.chromium import Chromium, made_for_a_file_page, net_log_requests
-from tests.browser.conftest import CRAVEN_BODY, SHOTS
+from tests.browser.conftest import CRAVEN_BODY, GX_SHOT, SHOTS, craven_gx_page
 from tests.reports.conftest import CRAVEN
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reports")]
@@ -183,6 +184,77 @@ def test_craven_body_page_figures_and_failing_row_equal_the_warehouse(browser_ru
             assert_figure(row[metric], by_id[lid][metric], f"Craven history {lid}")
 
 
+# ---------------------------------------------------------- Great Expectations Data Docs
+def test_craven_pages_link_to_the_gx_data_docs_of_their_validation_run(
+    browser_run, warehouse, review_site
+):
+    """The body, load and validation pages of Craven's live load link to GX's Data Docs of each
+    suite run on it; GX's page, as Chromium renders it, shows GX's own counts of expectations,
+    which equal ``ops.validation_run`` and ``ops.validation_result``, and the failing line."""
+    settings, _, _ = review_site
+    (load_id,) = warehouse.execute(
+        "select load_id from ops.partition where source_id = ?", [CRAVEN]
+    ).fetchone()
+    runs = _dicts(
+        warehouse,
+        "select suite_name, success, evaluated_expectations, successful_expectations "
+        "from ops.validation_run where load_id = ? order by suite_name",
+        [load_id],
+    )
+    assert [(r["suite_name"], r["success"]) for r in runs] == [("file", True), ("spend.row", False)]
+    # GX's row-suite verdicts agree with ours: the failing expectations are the broken rules
+    row_rules = _dicts(
+        warehouse,
+        "select count(*) as n, count(*) filter (where not success) as failed "
+        "from ops.validation_result where load_id = ? and level = 'row' "
+        "and expectation_type not like 'ngss:%'",
+        [load_id],
+    )[0]
+    spend_row = runs[1]
+    assert spend_row["evaluated_expectations"] == row_rules["n"] > 5
+    assert (
+        spend_row["evaluated_expectations"] - spend_row["successful_expectations"]
+        == (row_rules["failed"])
+    )
+
+    for page in (
+        f"bodies/{CRAVEN_BODY}.html",
+        f"loads/{load_id}.html",
+        f"validation/{load_id}.html",
+    ):
+        html = browser_run.visits[page].dom["html"]
+        links = {
+            suite: href
+            for href, suite in re.findall(
+                r'<a class="gx-docs" href="([^"]+)" data-suite="([^"]+)"', html
+            )
+            if f"/{load_id}/" in href
+        }
+        assert set(links) == {"file", "spend.row"}, (page, links)
+        resolved = (browser_run.root / page).parent.joinpath(links["spend.row"]).resolve()
+        assert resolved == (browser_run.root / craven_gx_page(settings)).resolve(), page
+        assert resolved.exists()
+
+    gx = browser_run.visits[craven_gx_page(settings)]
+    text = gx.dom["text"]
+    assert "spend.row" in text
+    figures = dict(
+        re.findall(
+            r"(Evaluated Expectations|Successful Expectations|Unsuccessful Expectations)\s+(\d+)",
+            text,
+        )
+    )
+    assert figures == {
+        "Evaluated Expectations": str(spend_row["evaluated_expectations"]),
+        "Successful Expectations": str(spend_row["successful_expectations"]),
+        "Unsuccessful Expectations": str(
+            spend_row["evaluated_expectations"] - spend_row["successful_expectations"]
+        ),
+    }, text[:2000]
+    # the totals row (line 173) fails spend.not_totals_row: 1 of the 172 rows read
+    assert "≈0.5814% unexpected" in text, text[-1500:]
+
+
 # ------------------------------------------------------------------- the duplication report
 def test_duplication_report_figures_equal_the_marts(browser_run, warehouse):
     visit = browser_run.visits["duplication.html"]
@@ -312,7 +384,8 @@ def test_no_page_requests_anything_outside_the_reports_folder(browser_run):
     assert len(browser_run.visits) >= 10
     outside = []
     for page, visit in browser_run.visits.items():
-        assert visit.dom["scripts"] == 0, page
+        if not page.startswith("gx/"):  # GX's Data Docs keep their inline scripts
+            assert visit.dom["scripts"] == 0, page
         urls = [r["request"]["url"] for r in visit.requests]
         assert visit.url in urls, f"{page}: DevTools saw no request for the page itself"
         outside += [(page, u) for u in urls if not _inside(u, root)]
@@ -351,7 +424,7 @@ def test_screenshots_are_saved_and_filled_in(browser_run):
     import numpy as np
     from PIL import Image
 
-    assert set(browser_run.screenshots) == set(SHOTS)
+    assert {Path(p).name for p in browser_run.screenshots.values()} == {*SHOTS.values(), GX_SHOT}
     for png in browser_run.screenshots.values():
         assert png.exists(), png
         assert png.stat().st_size > 20_000, f"{png} is only {png.stat().st_size} bytes"

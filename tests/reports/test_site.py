@@ -130,8 +130,12 @@ def test_load_page_and_csv_have_every_quarantined_row(review_site):
 def test_no_page_loads_an_outside_resource(review_site):
     settings, summaries, site = review_site
     pages = sorted(site.root.rglob("*.html"))
-    assert len(pages) == site.files - site.loads  # every file but the CSVs
-    for p in pages:
+    ours = [p for p in pages if p.relative_to(site.root).parts[0] != "gx"]
+    gx_pages = [p for p in pages if p not in ours]
+    gx_files = [p for p in (site.root / "gx").rglob("*") if p.is_file()]
+    assert len(ours) == site.files - site.loads - len(gx_files)
+    assert len(gx_pages) == site.gx_pages > 0
+    for p in ours:  # our pages: no script, no stylesheet link at all
         html = p.read_text()
         assert "<script" not in html, p
         assert "<link" not in html, p
@@ -139,6 +143,13 @@ def test_no_page_loads_an_outside_resource(review_site):
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), p
         assert not re.search(r"url\(\s*['\"]?(https?:)?//", html), p
         assert "<!DOCTYPE svg" not in html, p
+    # GX Data Docs: GX's own scripts and local stylesheet stay, nothing from outside; links
+    # (<a href>) to GX's website load nothing and are allowed
+    for p in [*gx_pages, *(site.root / "gx").rglob("*.css")]:
+        text = re.sub(r"<a\b[^>]*>", "", p.read_text())
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), p
+        assert not re.search(r"url\(\s*['\"]?(https?:)?//", text), p
+        assert not re.search(r"@import\s+(url\()?['\"]?(https?:)?//", text), p
 
 
 def test_render_is_deterministic(review_site, tmp_path):

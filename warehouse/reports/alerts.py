@@ -169,7 +169,10 @@ def send_alerts(
         owners = sorted({str(m["To"]) for m in messages})
         log.warning(
             "%d alert(s) not sent (no SMTP configured: set the ngss_smtp connection or "
-            "NGSS_SMTP_HOST) for %d owner(s): %s", len(messages), len(owners), "; ".join(owners)
+            "NGSS_SMTP_HOST) for %d owner(s): %s",
+            len(messages),
+            len(owners),
+            "; ".join(owners),
         )
         return messages
     try:

@@ -1,7 +1,8 @@
 """Render the static review site into ``$NGSS_HOME/reports/`` (``ngss report``, and the marts DAG
 after each run).
 
-Pages, all self-contained (inline CSS and SVG, no script, no outside resource), opened as files::
+Pages, all self-contained (inline CSS and SVG, no outside resource; no script except in GX's
+Data Docs), opened as files::
 
     index.html                      bodies, each source's latest load and verdict
     bodies/<body>.html              one body: latest load per source with broken rules, counts and
@@ -10,6 +11,8 @@ Pages, all self-contained (inline CSS and SVG, no script, no outside resource), 
     loads/<load_id>.html            one load: counts, broken rules, every failing row
     loads/<load_id>.quarantine.csv  its quarantined rows, safe to open in a spreadsheet
     validation/<load_id>.html       every rule evaluated on the load (from ops.validation_result)
+    gx/...                          Great Expectations Data Docs of each suite run on each load
+                                    (from ops.validation_run; see warehouse.reports.gx_docs)
     dictionary.html                 tables and columns from the warehouse comments, example queries
     duplication.html                the duplication marts, with charts
 
@@ -33,7 +36,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from transforms.settings import Settings
-from warehouse.reports import charts, data
+from warehouse.reports import charts, data, gx_docs
 from warehouse.reports.csv_export import quarantine_csv
 
 log = logging.getLogger(__name__)
@@ -137,6 +140,7 @@ class SiteSummary:
     bodies: list[str] = field(default_factory=list)
     loads: int = 0
     files: int = 0
+    gx_pages: int = 0  # HTML pages of GX Data Docs (validation runs and GX's index)
 
 
 def _write(path: Path, text: str, summary: SiteSummary) -> None:
@@ -202,7 +206,11 @@ def _render(con, settings: Settings, out: Path, summary: SiteSummary) -> None:
         ld["max_share"] = tolerance.get(ld["source_id"])
     bodies = sorted({ld["body_code"] for ld in all_loads})
     summary.bodies = bodies
-    common = {"as_of": as_of or "no load yet"}
+    # GX Data Docs of every validation run, linked from the load, body and validation pages
+    common = {"as_of": as_of or "no load yet", "gx_pages": gx_docs.build_data_docs(con, out)}
+    gx_files = [p for p in (out / gx_docs.GX_DIR).rglob("*") if p.is_file()]
+    summary.files += len(gx_files)
+    summary.gx_pages = sum(1 for p in gx_files if p.suffix == ".html")
 
     # Pages of every load, then the bodies, then the index.
     rules_of: dict[str, list[dict]] = {}

@@ -98,6 +98,25 @@ COMMENT ON COLUMN ops.validation_result.how_to_fix IS 'What the data owner shoul
 COMMENT ON COLUMN ops.validation_result.rule_source IS 'Where the rule comes from (HMT guidance, DESIGN.md, a schema).';
 COMMENT ON COLUMN ops.validation_result.kwargs_json IS 'The expectation''s arguments as JSON.';
 
+CREATE TABLE IF NOT EXISTS ops.validation_run (
+    load_id                  VARCHAR NOT NULL,
+    suite_name               VARCHAR NOT NULL,
+    success                  BOOLEAN NOT NULL,
+    evaluated_expectations   INTEGER NOT NULL,
+    successful_expectations  INTEGER NOT NULL,
+    validated_at             TIMESTAMP NOT NULL,
+    result_json              VARCHAR NOT NULL,
+    PRIMARY KEY (load_id, suite_name)
+);
+COMMENT ON TABLE ops.validation_run IS 'One row per Great Expectations suite run on a load (the file suite, then the domain''s row suite): GX''s own validation result, from which the review site builds GX Data Docs. Loads rejected before validation have none.';
+COMMENT ON COLUMN ops.validation_run.load_id IS 'Load validated.';
+COMMENT ON COLUMN ops.validation_run.suite_name IS 'Expectation suite (file, spend.row, payroll.row, ...).';
+COMMENT ON COLUMN ops.validation_run.success IS 'Whether every expectation of the suite passed.';
+COMMENT ON COLUMN ops.validation_run.evaluated_expectations IS 'Expectations evaluated.';
+COMMENT ON COLUMN ops.validation_run.successful_expectations IS 'Expectations that passed.';
+COMMENT ON COLUMN ops.validation_run.validated_at IS 'When the load was staged and validated (UTC).';
+COMMENT ON COLUMN ops.validation_run.result_json IS 'GX ExpectationSuiteValidationResult as JSON; failing values and rows cut to GX''s partial lists (at most 20 each).';
+
 CREATE TABLE IF NOT EXISTS ops.quarantine_row (
     load_id        VARCHAR NOT NULL,
     source_id      VARCHAR NOT NULL,
