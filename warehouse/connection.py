@@ -91,15 +91,20 @@ def _copy_snapshot(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def writing(path: Path, snapshot: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+def writing(
+    path: Path, snapshot: bool = True, force_snapshot: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """The single writer session: writer lock, :func:`connect_writer`, and on the way out a
     ``CHECKPOINT``, close and (with ``snapshot``) a fresh read snapshot (see the module
     docstring).
 
-    The snapshot is refreshed even when the body raises: every transaction the body committed
-    is whole, and analysts should see it. Publishing a load passes ``snapshot=False``: the copy
-    costs the size of the warehouse, so it is made once per batch, when the marts that follow
-    every load are rebuilt (``ngss load --no-marts`` refreshes it at the end instead)."""
+    The snapshot is refreshed only when the marts reflect core (``ops.marts_status``): a
+    publish marks the marts stale in its own transaction and the marts rebuild clears the mark
+    in its, so a crash or a failure between the two leaves the snapshot at the last state that
+    was whole, core and marts together. ``force_snapshot`` copies anyway (``ngss load
+    --no-marts``, which asks for new core with the old marts). Publishing passes
+    ``snapshot=False``: the copy costs the size of the warehouse, so it is made once per batch,
+    when the marts that follow every load are rebuilt."""
     with writer_lock(path):
         con = connect_writer(path)
         try:
@@ -109,17 +114,32 @@ def writing(path: Path, snapshot: bool = True) -> Iterator[duckdb.DuckDBPyConnec
                 con.execute("CHECKPOINT")
             except duckdb.Error as exc:  # an aborted transaction: close() checkpoints anyway
                 log.warning("checkpoint before the read snapshot failed: %s", exc)
+            stale = _marts_stale(con) if snapshot else True
             con.close()
-            if snapshot:
+            if snapshot and (not stale or force_snapshot):
                 _copy_snapshot(path)
+            elif snapshot:
+                log.warning(
+                    "core changed since the marts were rebuilt: the read snapshot keeps the last "
+                    "consistent state until the marts rebuild commits"
+                )
 
 
-def refresh_snapshot(path: Path) -> Path:
+def refresh_snapshot(path: Path, force: bool = False) -> Path:
     """(Re)build the read snapshot of an existing warehouse, e.g. one built before snapshots
-    existed. Takes the writer lock, so it never copies a file in the middle of a write."""
-    with writing(path):
+    existed. Takes the writer lock, so it never copies a file in the middle of a write. Without
+    ``force`` nothing is copied while the marts are stale (see :func:`writing`)."""
+    with writing(path, force_snapshot=force):
         pass
     return snapshot_path(path)
+
+
+def _marts_stale(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        row = con.execute("select marts_stale from ops.marts_status").fetchone()
+    except duckdb.Error:  # an aborted transaction or a warehouse being created
+        return True
+    return bool(row and row[0])
 
 
 def connect_reader(path: Path) -> duckdb.DuckDBPyConnection:
@@ -134,8 +154,8 @@ def connect_reader(path: Path) -> duckdb.DuckDBPyConnection:
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `ngss demo` or `ngss load` first")
     snap = snapshot_path(path)
-    if not snap.exists():
-        refresh_snapshot(path)
+    if not snap.exists():  # the first reader: show what there is, stale marts or not
+        refresh_snapshot(path, force=True)
     path = snap
     # Read-only means the warehouse *and* the machine: no COPY TO / EXPORT, no reading other
     # files (read_csv('/etc/...')), no extension downloads, and the settings cannot be undone.

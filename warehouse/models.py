@@ -85,6 +85,11 @@ def build_all(con: duckdb.DuckDBPyConnection, config_dir: Path) -> dict[str, int
         for name in INTERMEDIATES + MART_ORDER:
             _comment(con, name, comments[name])
             counts[name] = con.execute(f"select count(*) from marts.{name}").fetchall()[0][0]
+        # the marts now reflect core: the read snapshot may be refreshed (warehouse.connection)
+        con.execute(
+            "update ops.marts_status set marts_stale = false, "
+            "marts_built_at = now()::timestamptz at time zone 'UTC'"
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -45,14 +45,31 @@ def refresh_dimensions(con: duckdb.DuckDBPyConnection, resolver: Any) -> int:
     con.execute("BEGIN TRANSACTION")
     try:
         con.register("_dim_org", table)
+        cols = ", ".join(f'"{c}"' for c in table.column_names)
+        changed = con.execute(
+            f"select count(*) from ((select {cols} from core.dim_organisation "
+            f"except all select {cols} from _dim_org) union all (select {cols} from _dim_org "
+            f"except all select {cols} from core.dim_organisation))"
+        ).fetchone()[0]
         con.execute("DELETE FROM core.dim_organisation")
         con.execute("INSERT INTO core.dim_organisation BY NAME SELECT * FROM _dim_org")
         con.unregister("_dim_org")
+        if changed:
+            mark_marts_stale(con)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     return table.num_rows
+
+
+def mark_marts_stale(con: duckdb.DuckDBPyConnection) -> None:
+    """Record, inside the caller's transaction, that core changed and the marts no longer
+    reflect it (``ops.marts_status``); the read snapshot waits for the next marts rebuild."""
+    con.execute(
+        "update ops.marts_status set marts_stale = true, "
+        "core_changed_at = now()::timestamptz at time zone 'UTC'"
+    )
 
 
 def publish_load(
@@ -163,6 +180,7 @@ def publish_load(
                     json.dumps(doc, sort_keys=True, ensure_ascii=False),
                 ],
             )
+        mark_marts_stale(con)
         if ref["rows_read"] != published + quarantined:
             raise PublishError(
                 f"{ref['file_name']}: rows read {ref['rows_read']} != published {published} + quarantined {quarantined}"

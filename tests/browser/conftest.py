@@ -34,7 +34,7 @@ GX_SHOT = "gx-data-docs-craven.png"
 
 def craven_gx_page(settings) -> str:
     """Path inside the site of the GX Data Docs page of the row suite on Craven's live load,
-    as GX names it: ``gx/validations/spend/row/<load>/<run time>/<load>.html``."""
+    as GX names it: ``gx/validations/spend/row/load-<load>/<run time>/<load>.html``."""
     from warehouse.connection import connect_reader
 
     con = connect_reader(settings.warehouse)
@@ -47,7 +47,7 @@ def craven_gx_page(settings) -> str:
     finally:
         con.close()
     stamp = run_time.strftime("%Y%m%dT%H%M%S.%fZ")
-    return f"gx/validations/spend/row/{load_id}/{stamp}/{load_id}.html"
+    return f"gx/validations/spend/row/load-{load_id}/{stamp}/{load_id}.html"
 
 
 @dataclass

@@ -1,15 +1,21 @@
 """Crash safety: SIGKILL the publishing process at random points.
 
 A warehouse holds March 2025 (file v1) and its marts: the state *before*. A corrected March
-file (v2, 5,000 rows) is staged once. Each trial copies the *before* warehouse, starts a
-child process that publishes v2 (partition replace, one transaction) and rebuilds the marts
-(one transaction), and kills it with SIGKILL after a random delay spread over the whole
-publish + marts run (calibrated by a clean run that also gives the state *after*). Afterwards
-the warehouse (opened as the next load would, replaying DuckDB's WAL) must hold, for ``core``
-and for ``marts`` each, the checksums of either *before* or *after*; never a mixture within
-a schema. The publish and the marts rebuild are two transactions, so one legitimate
-intermediate state exists: core *after*, marts still *before* (stale until the marts DAG
-reruns). Rerunning publish + marts then converges on *after* exactly.
+file (v2, 5,000 rows) is staged once. Each trial copies the *before* warehouse (and its read
+snapshot), starts a child process that publishes v2 (partition replace, one transaction) and
+rebuilds the marts (one transaction, then the read snapshot), and kills it with SIGKILL after a
+random delay spread over the whole publish + marts run (calibrated by a clean run that also
+gives the state *after*).
+
+Afterwards:
+
+* the warehouse analysts read (the read snapshot, ``warehouse.read.duckdb``, what ``ngss sql``,
+  the review site and the DuckDB CLI open) holds exactly *before* or exactly *after*, core and
+  marts together: never a mixture, not even new core with old marts;
+* the writers' file (opened as the next load would, replaying DuckDB's WAL) holds, per schema,
+  *before* or *after*; its one intermediate state, core *after* with marts *before*, carries
+  ``ops.marts_status.marts_stale = true``, which is why the snapshot was not refreshed from it;
+* rerunning publish + marts (an Airflow retry) converges on *after* in both files.
 """
 
 from __future__ import annotations
@@ -85,6 +91,18 @@ def checksums(warehouse: Path) -> dict[str, str]:
         con.close()
 
 
+def snapshot_of(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.stem + ".read.duckdb")
+
+
+def marts_stale(warehouse: Path) -> bool:
+    con = duckdb.connect(str(warehouse))
+    try:
+        return bool(con.execute("select marts_stale from ops.marts_status").fetchone()[0])
+    finally:
+        con.close()
+
+
 def _kw(settings: Settings, warehouse: Path) -> dict[str, str]:
     return {"home": str(settings.home), "landing": str(settings.landing), "config": str(settings.config),
             "warehouse": str(warehouse)}
@@ -128,8 +146,10 @@ def scene(tmp_path_factory):
     drop(settings, "hmrc", "spend_2025_03.csv", _file(1, 1000))
     pipeline.load_source(settings, "hmrc__spend")
     pipeline.build_marts(settings)
-    before_file = root / "before.duckdb"
+    before_file = root / "before" / "warehouse.duckdb"
+    before_file.parent.mkdir()
     shutil.copyfile(settings.warehouse, before_file)
+    shutil.copyfile(snapshot_of(settings.warehouse), snapshot_of(before_file))
     drop(settings, "hmrc", "spend_2025_03_v2.csv", _file(2, 5000))
     refs = [r for a in pipeline.pull(settings, "hmrc__spend") for r in pipeline.stage(settings, a)]
     refs = [r for r in refs if r["file_name"] == "spend_2025_03_v2.csv"]
@@ -143,6 +163,8 @@ def scene(tmp_path_factory):
     return {
         "settings": settings, "refs": refs, "root": root, "before_file": before_file,
         "before": checksums(before_file), "after": checksums(after_file),
+        "before_snapshot": checksums(snapshot_of(before_file)),
+        "after_snapshot": checksums(snapshot_of(after_file)),
         "t_publish": float(times["published"]), "t_marts": float(times["marts"]),
     }
 
@@ -162,19 +184,29 @@ def test_sigkill_at_random_points_leaves_before_or_after_and_rerun_converges(sce
         wh = scene["root"] / f"trial{i}" / "warehouse.duckdb"
         wh.parent.mkdir()
         shutil.copyfile(scene["before_file"], wh)
+        shutil.copyfile(snapshot_of(scene["before_file"]), snapshot_of(wh))
         killed = _run_child(scene["settings"], scene["refs"], wh, delays[i], phases[i])
         state = checksums(wh)
+        state["stale"] = marts_stale(wh)
+        seen_by_analysts = checksums(snapshot_of(wh))
         # rerun the same publish + marts (what an Airflow retry does): converges on "after"
         settings = Settings(**{k: Path(v) for k, v in _kw(scene["settings"], wh).items()})
         pipeline.publish(settings, scene["refs"])
         pipeline.build_marts(settings)
-        return killed, state, checksums(wh)
+        return killed, state, seen_by_analysts, (checksums(wh), checksums(snapshot_of(wh)))
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(trial, range(TRIALS)))
 
     seen = {"before": 0, "core after, marts before": 0, "after": 0}
-    for (_killed, state, rerun), delay in zip(results, delays, strict=True):
+    seen_snapshot = {"before": 0, "after": 0}
+    assert scene["before_snapshot"] == before and scene["after_snapshot"] == after
+    for (_killed, state, snap, rerun), delay in zip(results, delays, strict=True):
+        stale = state.pop("stale")
+        # what analysts read: exactly before or exactly after, core and marts together
+        assert snap in (before, after), f"the read snapshot is a mixture (kill at {delay:.3f}s)"
+        seen_snapshot["before" if snap == before else "after"] += 1
+        # the writers' file: each schema whole; new core with old marts is flagged stale
         assert state["core"] in (before["core"], after["core"]), f"core is a mixture (kill at {delay:.3f}s)"
         assert state["marts"] in (before["marts"], after["marts"]), f"marts are a mixture (kill at {delay:.3f}s)"
         if state["marts"] == after["marts"]:
@@ -182,10 +214,16 @@ def test_sigkill_at_random_points_leaves_before_or_after_and_rerun_converges(sce
         key = ("before" if state["core"] == before["core"] else
                "after" if state["marts"] == after["marts"] else "core after, marts before")
         seen[key] += 1
-        assert rerun == after
-    kills = sum(1 for k, _, _ in results if k)
+        if key == "core after, marts before":
+            assert stale, "new core with old marts is not flagged stale"
+            assert snap == before, "the snapshot was refreshed from stale marts"
+        if key == "after":
+            assert not stale
+        assert rerun == (after, after)
+    kills = sum(1 for k, *_ in results if k)
     print(  # noqa: T201
-        f"\ncrash safety: {TRIALS} trials, {kills} SIGKILLs landed, states after kill: {seen}; "
-          f"publish {scene['t_publish']:.2f}s, marts done at {scene['t_marts']:.2f}s")  # noqa: T201
+        f"\ncrash safety: {TRIALS} trials, {kills} SIGKILLs landed; writers' file after kill: {seen}; "
+        f"read snapshot after kill: {seen_snapshot}; "
+        f"publish {scene['t_publish']:.2f}s, marts done at {scene['t_marts']:.2f}s")  # noqa: T201
     assert kills >= 20
     assert seen["before"] >= 1 and seen["core after, marts before"] >= 1

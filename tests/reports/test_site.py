@@ -135,6 +135,15 @@ def test_no_page_loads_an_outside_resource(review_site):
     gx_files = [p for p in (site.root / "gx").rglob("*") if p.is_file()]
     assert len(ours) == site.files - site.loads - len(gx_files)
     assert len(gx_pages) == site.gx_pages > 0
+    from warehouse.connection import connect_reader
+
+    con = connect_reader(settings.warehouse)
+    try:
+        runs = con.execute("select count(*) from ops.validation_run").fetchone()[0]
+    finally:
+        con.close()
+    # one GX page per suite run on a load, plus GX's index
+    assert len([p for p in gx_pages if "validations" in p.parts]) == runs > 10
     for p in ours:  # our pages: no script, no stylesheet link at all
         html = p.read_text()
         assert "<script" not in html, p
