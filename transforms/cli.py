@@ -207,7 +207,6 @@ def sql(
     """Run a read-only query against the warehouse."""
     import duckdb
 
-
     if fmt not in ("table", "csv"):
         err.print("--format must be table or csv")
         raise typer.Exit(2)

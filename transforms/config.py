@@ -311,7 +311,16 @@ def _body_codes(path: Path, problems: list[tuple[str, str, str]]) -> set[str] | 
         return {row["body_code"] for row in csv.DictReader(fh)}
 
 
-SCHEDULE_PRESETS = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@annually")
+SCHEDULE_PRESETS = (
+    "@once",
+    "@hourly",
+    "@daily",
+    "@weekly",
+    "@monthly",
+    "@quarterly",
+    "@yearly",
+    "@annually",
+)
 
 
 def _schedule_problem(schedule: str | None) -> str | None:
@@ -361,7 +370,13 @@ def check_registry(config_dir: Path) -> tuple[Registry | None, list[tuple[str, s
             continue
         problems.extend(_check_source(path, src, domains, mappings))
         if bodies is not None and src.body not in bodies:
-            problems.append((str(path), "body", f"{src.body!r} is not a body_code of config/reference/organisations.csv"))
+            problems.append(
+                (
+                    str(path),
+                    "body",
+                    f"{src.body!r} is not a body_code of config/reference/organisations.csv",
+                )
+            )
         key = (src.pull.path, src.pull.pattern)
         if key in seen_landing:
             problems.append(
@@ -444,7 +459,13 @@ def _check_source(
     if why:
         out.append((f, "schedule", why))
     if "/" in src.pull.pattern or ".." in src.pull.pattern:
-        out.append((f, "pull.pattern", "a file-name pattern, without '/' or '..' (the folder is pull.path)"))
+        out.append(
+            (
+                f,
+                "pull.pattern",
+                "a file-name pattern, without '/' or '..' (the folder is pull.path)",
+            )
+        )
     if src.reader.format == "fixed_width" and not src.reader.widths:
         out.append((f, "reader.widths", "a fixed_width source needs the width of each column"))
     for fmt in src.values.date_formats:

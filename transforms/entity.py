@@ -131,7 +131,9 @@ def resolve_suppliers(
     """
     out = records.reset_index(drop=True).copy()
     n = len(out)
-    keys = [supplier_key(x, reference_dir) if isinstance(x, str) else "" for x in out["supplier_name"]]
+    keys = [
+        supplier_key(x, reference_dir) if isinstance(x, str) else "" for x in out["supplier_name"]
+    ]
     companies = [company_number_key(x) for x in out.get("company_number", pd.Series([None] * n))]
     vats = [vat_key(x) for x in out.get("vat_number", pd.Series([None] * n))]
     postcodes = [postcode_key(x) for x in out.get("supplier_postcode", pd.Series([None] * n))]

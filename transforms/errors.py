@@ -34,7 +34,9 @@ class FileRejected(NgssError):
         rule_id: the file-level rule broken (e.g. ``file.required_columns``).
         detail: plain-English explanation naming the row and column where known.
         line: the physical source line (1-based) where the problem was found, if any.
-        column: the source column involved, if any.
+        column: the source column involved, if any: a header name, ``#<n>`` (the n-th field of
+            the record, 1-based) or ``character <n>`` (position in the line, where the file
+            could not be split into fields).
     """
 
     def __init__(
@@ -53,8 +55,12 @@ class FileRejected(NgssError):
         where = file
         if line is not None:
             where += f", line {line}"
-        if column is not None:
-            where += f", column {column!r}"
+        if column is not None:  # a header name, or a position: "#3" (field 3), "character 17"
+            where += (
+                f", column {column}"
+                if column.startswith(("#", "character "))
+                else f", column {column!r}"
+            )
         super().__init__(f"{where}: [{rule_id}] {detail}")
 
 

@@ -387,11 +387,15 @@ def _stage_one(
     period, how = find_period(staged, table, source, archived["file_name"])
     latest = date.today() + timedelta(days=62)
     if period is None or not (EARLIEST_PERIOD <= period <= latest):
+        where = ""
+        if source.period.source == "column" and table.lines:
+            col = colmap.fields.get(source.period.column, source.period.column)
+            where = f" (column {col!r}, lines {table.lines[0]}-{table.lines[-1]})"
         detail = (
-            f"{table.file}: period cannot be determined ({how})"
+            f"{table.file}{where}: period cannot be determined ({how})"
             if period is None
             else (
-                f"{table.file}: period {period} (from the {how}) is outside the expected window {EARLIEST_PERIOD}..{latest}"
+                f"{table.file}{where}: period {period} (from the {how}) is outside the expected window {EARLIEST_PERIOD}..{latest}"
             )
         )
         reject(
@@ -427,7 +431,11 @@ def _stage_one(
     gx_docs.append(row_run.document)
     row_results = row_run.results
     results.extend(row_results)
-    control = control_total_check(staged, table.file) if domain.name == "spend" else None
+    control = (
+        control_total_check(staged, table.file, colmap.fields.get("amount_gbp"))
+        if domain.name == "spend"
+        else None
+    )
     if control is not None:
         ok, detail, figures = control
         results.append(
@@ -458,6 +466,7 @@ def _stage_one(
                 None,
             )
 
+    locator = _RowLocator(table, colmap, personal="ni_number" in domain.fields, domain=domain)
     broken: dict[int, list[str]] = {}
     for r in row_results:
         for line in r.failing_lines:
@@ -473,14 +482,14 @@ def _stage_one(
             {"share": round(share, 4), "tolerated": tol},
         )
     )
-    quarantine = _quarantine_records(ref, raw_records, broken)
+    quarantine = _quarantine_records(ref, raw_records, broken, locator)
     if share > tol:
         ref.update(
             status="rejected",
             reject_rule="file.bad_row_share",
             reject_detail=(
                 f"{table.file}: {len(broken)} of {len(staged)} rows ({share:.1%}) break row rules; "
-                f"tolerated {tol:.0%}: " + _broken_summary(row_results, colmap, staged, domain)
+                f"tolerated {tol:.0%}: " + _broken_summary(row_results, locator)
             ),
         )
         return _finish(
@@ -489,7 +498,7 @@ def _stage_one(
             results,
             gx_docs,
             None,
-            _all_quarantined(ref, raw_records, "file.bad_row_share", broken),
+            _all_quarantined(ref, raw_records, "file.bad_row_share", broken, locator),
             None,
         )
     good = staged[~staged["source_line"].isin(list(broken))]
@@ -506,34 +515,20 @@ def _expected_column(field: str, source: SourceSpec, domain: DomainSpec) -> str:
     return f"{field} (expected a column named {shown})"
 
 
-def _broken_summary(row_results, colmap, staged: pd.DataFrame, domain: DomainSpec) -> str:
-    """Which rules broke how many rows, naming the source column, the field's type and an
-    example line and value: e.g. ``spend.amount_valid: column 'Amount' (amount_gbp, expected a
-    valid amount) fails in 18 rows, e.g. line 2: 'twelve'``."""
+def _broken_summary(row_results, locator: _RowLocator) -> str:
+    """Which rules broke how many rows, naming the first failing line, its source column(s)
+    and value(s): e.g. ``spend.amount_valid: 18 rows, e.g. line 2, column 'Amount' =
+    'twelve'``."""
     parts = []
     for r in row_results:
         if r.success or not r.failing_lines:
             continue
-        field = (r.column or "").removesuffix("_ok").removesuffix("_valid")
-        col = colmap.fields.get(field)
-        first = sorted(r.failing_lines)[0]
-        text = f"{r.rule_id}: {len(r.failing_lines)} rows"
-        if col is not None:
-            kind = domain.fields[field].type if field in domain.fields else "value"
-            text = (
-                f"{r.rule_id}: column {col!r} ({field}, expected a valid {kind}) fails in "
-                f"{len(r.failing_lines)} rows"
-            )
-            raw = (
-                staged.loc[staged["source_line"] == first, f"{field}__raw"]
-                if f"{field}__raw" in staged
-                else []
-            )
-            value = raw.iloc[0] if len(raw) else None
-            text += f", e.g. line {first}: {value!r}"
-        else:
-            text += f", e.g. line {first}"
-        parts.append(text)
+        first = min(r.failing_lines)
+        where = locator.where(r.rule_id, first, expected=True)
+        parts.append(
+            f"{r.rule_id}: {len(r.failing_lines)} rows, e.g. line {first}"
+            + (f", {where}" if where else "")
+        )
     return "; ".join(parts)
 
 
@@ -558,19 +553,82 @@ def _raw_records(table: RawTable, personal: bool = False) -> list[tuple[int, str
     return out
 
 
-def _reason(rule_ids: list[str]) -> str:
-    from expectations.suites import rule_catalogue
-
-    cat = rule_catalogue()
-    return " ".join(f"[{r}] {cat.get(r, {}).get('description', r)}" for r in rule_ids)
+#: Longest raw value quoted in a quarantine reason (the row's raw JSON keeps it whole).
+_REASON_VALUE_CHARS = 80
 
 
-def _quarantine_records(ref, raw_records, broken: dict[int, list[str]]) -> list[dict[str, Any]]:
+class _RowLocator:
+    """Names where each row-level rule failed on a row: the source column(s) behind the rule's
+    ``meta.fields`` (from the suite JSON) and the raw value(s) as read, e.g.
+    ``column 'Amount' = 'twelve'``; ``whole row`` for rules on the row as a whole; the cells
+    beyond the header's last column for ragged rows. NI-number-shaped text is masked for
+    personal domains, as in the raw JSON."""
+
+    def __init__(self, table: RawTable, colmap, personal: bool, domain: DomainSpec | None = None):
+        from expectations.suites import rule_catalogue
+
+        self.table = table
+        self.catalogue = rule_catalogue()
+        self.columns = {c: i for i, c in enumerate(table.columns)}
+        self.fields = colmap.fields if colmap is not None else {}
+        self.personal = personal
+        self.types = {f: spec.type for f, spec in domain.fields.items()} if domain else {}
+        self._index: dict[int, int] | None = None
+
+    def _value(self, line: int, column: str) -> str:
+        if self._index is None:
+            self._index = {ln: i for i, ln in enumerate(self.table.lines)}
+        i = self._index.get(line)
+        value = self.table.rows[i][self.columns[column]] if i is not None else ""
+        if self.personal:
+            from transforms.privacy import mask_ni
+
+            value = _NI_LIKE.sub(lambda m: mask_ni(m.group(0)), value)
+        if len(value) > _REASON_VALUE_CHARS:
+            value = value[:_REASON_VALUE_CHARS] + "..."
+        return repr(value)
+
+    def where(self, rule_id: str, line: int, expected: bool = False) -> str:
+        """Where ``rule_id`` failed on ``line``; with ``expected``, each column also names its
+        canonical field and type, e.g. ``column 'Amount' (amount_gbp, expected a valid
+        amount) = 'twelve'``."""
+        fields = self.catalogue.get(rule_id, {}).get("fields")
+        if fields is None:
+            return ""
+        if not fields:
+            return "whole row"
+        if fields == ["(beyond last column)"]:
+            cells = self.table.extra_cells.get(line, [])
+            return "beyond the last column: " + (repr(" | ".join(cells)) if cells else "''")
+        named = [
+            f"{self.fields[f]!r}"
+            + (f" ({f}, expected a valid {self.types.get(f, 'value')})" if expected else "")
+            + f" = {self._value(line, self.fields[f])}"
+            for f in fields
+            if f in self.fields and self.fields[f] in self.columns
+        ]
+        if not named:
+            return "column " + " / ".join(fields) + " (not in the file)"
+        return ("column " if len(named) == 1 else "columns ") + ", ".join(named)
+
+    def reason(self, rule_ids: list[str], line: int) -> str:
+        """``[rule] column 'X' = 'value': what the rule means`` for each rule, in order."""
+        parts = []
+        for r in rule_ids:
+            where = self.where(r, line)
+            text = self.catalogue.get(r, {}).get("description", r)
+            parts.append(f"[{r}] {where}: {text}" if where else f"[{r}] {text}")
+        return " ".join(parts)
+
+
+def _quarantine_records(
+    ref, raw_records, broken: dict[int, list[str]], locator: _RowLocator
+) -> list[dict[str, Any]]:
     return [
         {
             "source_line": line,
             "rule_ids": broken[line],
-            "reason": _reason(broken[line]),
+            "reason": locator.reason(broken[line], line),
             "raw_json": raw,
         }
         for line, raw in raw_records
@@ -578,19 +636,30 @@ def _quarantine_records(ref, raw_records, broken: dict[int, list[str]]) -> list[
     ]
 
 
-def _all_quarantined(ref, raw_records, file_rule: str, broken: dict[int, list[str]] | None = None):
+def _all_quarantined(
+    ref,
+    raw_records,
+    file_rule: str,
+    broken: dict[int, list[str]] | None = None,
+    locator: _RowLocator | None = None,
+):
     """Every row of a rejected file is kept in quarantine under the file rule (and its own row
     rules, when known), so nothing read is lost."""
     broken = broken or {}
     out = []
     for line, raw in raw_records:
         rules = [file_rule, *broken.get(line, [])]
+        own = (
+            " " + locator.reason(broken[line], line)
+            if line in broken and locator is not None
+            else ""
+        )
         out.append(
             {
                 "source_line": line,
                 "rule_ids": rules,
                 "reason": f"[{file_rule}] the whole file was rejected: {ref['reject_detail']}"
-                + ((" " + _reason(broken[line])) if line in broken else ""),
+                + own,
                 "raw_json": raw,
             }
         )

@@ -79,6 +79,7 @@ def _undecodable(file: str, data: bytes, offset: int, byte: int, codec: str) -> 
         f"byte 0x{byte:02X} at byte offset {offset} (line {line}, character {column}) is "
         f"neither UTF-8 nor {codec}; nothing was loaded with replacement characters",
         line=line,
+        column=f"character {column}",
     )
 
 
@@ -224,15 +225,23 @@ def _records(
                         f"(limit {MAX_FIELD_CHARS:,}); check for an unclosed quote or an "
                         "embedded document",
                         line=prev_end + 1,
+                        column=f"#{k}",
                     )
             out.append((prev_end + 1, record))
             prev_end = reader.line_num
     except csv.Error as exc:
+        line = reader.line_num or 1
+        column = None
+        if "NUL" in str(exc) and "\x00" in text:  # point at the first NUL character
+            at = text.index("\x00")
+            line = text.count("\n", 0, at) + 1
+            column = f"character {at - (text.rfind(chr(10), 0, at) + 1) + 1}"
         raise FileRejected(
             file,
             "file.unreadable",
             f"the CSV cannot be parsed: {exc}",
-            line=reader.line_num or 1,
+            line=line,
+            column=column,
         ) from None
     return out
 

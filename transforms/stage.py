@@ -388,7 +388,9 @@ _COUNT_IN_LABEL = re.compile(
 )
 
 
-def control_total_check(staged: pd.DataFrame, file: str) -> tuple[bool, str, dict] | None:
+def control_total_check(
+    staged: pd.DataFrame, file: str, amount_column: str | None = None
+) -> tuple[bool, str, dict] | None:
     """Check the payment lines against the file's own totals row, when it has one.
 
     The last totals row (see ``is_totals_row``) with a parseable amount is the control total;
@@ -428,7 +430,8 @@ def control_total_check(staged: pd.DataFrame, file: str) -> tuple[bool, str, dic
         )
     if count is not None and count != len(lines):
         problems.append(f"the file has {len(lines)} payment lines but the totals row says {count}")
-    detail = f"{file}, line {int(control['source_line'])}: " + "; ".join(problems)
+    where = f", column {amount_column!r}" if amount_column else ""
+    detail = f"{file}, line {int(control['source_line'])}{where}: " + "; ".join(problems)
     return (not problems, detail, figures)
 
 

@@ -228,7 +228,7 @@ def test_craven_pages_link_to_the_gx_data_docs_of_their_validation_run(
             for href, suite in re.findall(
                 r'<a class="gx-docs" href="([^"]+)" data-suite="([^"]+)"', html
             )
-            if f"/{load_id}/" in href
+            if f"/load-{load_id}/" in href
         }
         assert set(links) == {"file", "spend.row"}, (page, links)
         resolved = (browser_run.root / page).parent.joinpath(links["spend.row"]).resolve()

@@ -248,7 +248,8 @@ def test_04_accounting_amount_formats_exact_decimals_and_quarantine(tmp_path: Pa
         q = by_ref[ref]
         assert q["raw"].get("Amount", "") == want_q["raw"]
         assert "spend.amount_valid" in q["rule_ids"]
-        assert q["reason"]
+        # the reason names the column and the value as read
+        assert f"[spend.amount_valid] column 'Amount' = {want_q['raw']!r}: " in q["reason"], q
     assert summary["rows_read"] == summary["rows_published"] + summary["rows_quarantined"]
 
 
