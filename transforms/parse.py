@@ -12,6 +12,7 @@ import re
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 # Amounts as UK public bodies write them (case 04 and the bundled spend files):
@@ -90,15 +91,55 @@ def parse_amount_text(text: str | None, decimal_comma: bool = False) -> str | No
     return f"-{out}" if negative and out != "0.00" else out
 
 
+def map_distinct(values: pd.Series, fn, dtype: str = "object") -> pd.Series:
+    """Apply ``fn`` (text -> value) once per distinct text of ``values`` and spread the results
+    back by position (``pd.factorize``); a missing value is passed to ``fn`` as ``""``.
+
+    Returns a Series on ``values``' index of ``dtype`` (``object`` keeps ``None``).
+    """
+    codes, uniques = pd.factorize(values.astype("string").fillna(""), sort=False)
+    results = np.empty(len(uniques) + 1, dtype=object)
+    results[: len(uniques)] = [fn(u) for u in uniques]
+    results[-1] = fn("")  # code -1 (never produced after fillna, kept for safety)
+    out = pd.Series(results[codes], index=values.index, dtype=object)
+    return out if dtype == "object" else out.astype(dtype)
+
+
+#: The common shapes of an amount, read without the full parser: an optional minus, an
+#: optional pound sign, whole pounds (thousands separated in groups of three, or plain with no
+#: leading zero) and exactly two decimals: ``1234.56``, ``-£81,770.30``, ``25,202.11``; with a
+#: decimal comma ``1.234,56``. Anything else goes through :func:`parse_amount_text`, and both
+#: give the same answer (tests/transforms/test_parse_fast_path.py).
+_PLAIN = r"0|[1-9][0-9]{0," + str(MAX_INTEGER_DIGITS - 1) + "}"
+_FAST_AMOUNT = re.compile(
+    r"^(-?)£?(" + _PLAIN + r"|[1-9][0-9]{0,2}(?:,[0-9]{3}){1,4})\.([0-9]{2})$"
+)
+_FAST_AMOUNT_COMMA = re.compile(
+    r"^(-?)£?(" + _PLAIN + r"|[1-9][0-9]{0,2}(?:\.[0-9]{3}){1,4}),([0-9]{2})$"
+)
+
+
+def _amount_text(decimal_comma: bool):
+    """:func:`parse_amount_text` for one convention, with the fast path above."""
+    fast, sep = (_FAST_AMOUNT_COMMA, ".") if decimal_comma else (_FAST_AMOUNT, ",")
+
+    def one(text: str) -> str | None:
+        m = fast.match(text)
+        if m is None:
+            return parse_amount_text(text, decimal_comma)
+        out = f"{m[2].replace(sep, '')}.{m[3]}"
+        return f"-{out}" if m[1] and out != "0.00" else out
+
+    return one
+
+
 def parse_amounts(values: pd.Series, decimal_comma: bool = False) -> pd.Series:
     """Series version of :func:`parse_amount_text` (object dtype: decimal strings or None).
 
-    Distinct values are parsed once and mapped back, so a million rows with a few thousand
-    distinct amounts cost a few thousand parses.
+    Distinct values are parsed once and spread back (:func:`map_distinct`); the common shapes
+    (``1234.56``, ``-£81,770.30``) are read by one regular expression, the rest by the parser.
     """
-    uniques = pd.unique(values.astype("string").fillna(""))
-    lookup = {u: parse_amount_text(u, decimal_comma) for u in uniques}
-    return values.astype("string").fillna("").map(lookup).astype(object)
+    return map_distinct(values, _amount_text(decimal_comma))
 
 
 _NUMBER_RE = re.compile(r"^-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?$")
@@ -124,9 +165,7 @@ def parse_number_text(text: str | None, decimal_comma: bool = False) -> float | 
 
 def parse_numbers(values: pd.Series, decimal_comma: bool = False) -> pd.Series:
     """Series version of :func:`parse_number_text` (Float64 with <NA>)."""
-    uniques = pd.unique(values.astype("string").fillna(""))
-    lookup = {u: parse_number_text(u, decimal_comma) for u in uniques}
-    return values.astype("string").fillna("").map(lookup).astype("Float64")
+    return map_distinct(values, lambda u: parse_number_text(u, decimal_comma), "Float64")
 
 
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -188,9 +227,7 @@ def parse_dates(values: pd.Series, formats: tuple[str, ...]) -> pd.Series:
     """Series version of :func:`parse_date_text` (object dtype of ``datetime.date`` or None).
 
     Distinct texts are parsed once (a monthly file has a few dozen distinct dates)."""
-    uniques = pd.unique(values.astype("string").fillna(""))
-    lookup = {u: parse_date_text(u, formats) for u in uniques}
-    return values.astype("string").fillna("").map(lookup).astype(object)
+    return map_distinct(values, lambda u: parse_date_text(u, formats))
 
 
 def clean_text(values: pd.Series) -> pd.Series:

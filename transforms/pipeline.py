@@ -535,22 +535,42 @@ def _broken_summary(row_results, locator: _RowLocator) -> str:
 _NI_LIKE = re.compile(r"\b[A-Za-z]{2}[\s-]?\d{2}[\s-]?\d{2}[\s-]?\d{2}[\s-]?[A-Za-z]?\b")
 
 
-def _raw_records(table: RawTable, personal: bool = False) -> list[tuple[int, str]]:
-    """Each row's values as read, as JSON (source column -> text), for ``ops.quarantine_row``.
+class _RawRecords:
+    """Each row's values as read, as JSON (source column -> text), for ``ops.quarantine_row``;
+    built only for the rows that are quarantined (most rows of most files are not).
 
     With ``personal`` (domains carrying NI numbers) anything shaped like an NI number, in any
     column, is masked with :func:`transforms.privacy.mask_ni` before it is kept."""
-    from transforms.privacy import mask_ni
 
-    out = []
-    for line, row in zip(table.lines, table.rows, strict=True):
-        if personal:
+    def __init__(self, table: RawTable, personal: bool = False):
+        self.table = table
+        self.personal = personal
+
+    def _json(self, i: int) -> str:
+        from transforms.privacy import mask_ni
+
+        table, row, line = self.table, self.table.rows[i], self.table.lines[i]
+        if self.personal:
             row = [_NI_LIKE.sub(lambda m: mask_ni(m.group(0)), v) for v in row]
         record = {c: v for c, v in zip(table.columns, row, strict=True) if v != ""}
         if line in table.extra_cells:
             record["(beyond last column)"] = " | ".join(table.extra_cells[line])
-        out.append((line, json.dumps(record, ensure_ascii=False)))
-    return out
+        return json.dumps(record, ensure_ascii=False)
+
+    def __iter__(self):
+        """``(source_line, raw JSON)`` of every row, in file order."""
+        for i, line in enumerate(self.table.lines):
+            yield line, self._json(i)
+
+    def only(self, lines) -> list[tuple[int, str]]:
+        """``(source_line, raw JSON)`` of the rows on ``lines``, in file order."""
+        wanted = set(lines)
+        return [(line, self._json(i)) for i, line in enumerate(self.table.lines) if line in wanted]
+
+
+def _raw_records(table: RawTable, personal: bool = False) -> _RawRecords:
+    """The rows of ``table`` as raw JSON records, built when asked (see :class:`_RawRecords`)."""
+    return _RawRecords(table, personal)
 
 
 #: Longest raw value quoted in a quarantine reason (the row's raw JSON keeps it whole).
@@ -631,8 +651,7 @@ def _quarantine_records(
             "reason": locator.reason(broken[line], line),
             "raw_json": raw,
         }
-        for line, raw in raw_records
-        if line in broken
+        for line, raw in raw_records.only(broken)
     ]
 
 

@@ -18,7 +18,6 @@ reload all payroll and employment partitions after a rotation.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import os
@@ -26,6 +25,7 @@ import re
 import secrets
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from transforms.errors import NgssError
@@ -122,9 +122,11 @@ def person_keys(ni_numbers: pd.Series, key: bytes) -> tuple[pd.Series, pd.Series
         ``(person_key, ni_valid)``: hex HMAC-SHA256 of each valid normalised number (None where
         invalid) and a boolean column, True where the number is valid.
     """
-    cache: dict[object, str | None] = {}
-    for value in pd.unique(ni_numbers):
+    codes, uniques = pd.factorize(ni_numbers, sort=False)  # missing -> code -1
+    hashed = np.empty(len(uniques) + 1, dtype=object)
+    for i, value in enumerate(uniques):
         norm = normalise_ni(value if isinstance(value, str) else None)
-        cache[value] = hmac.new(key, norm.encode(), hashlib.sha256).hexdigest() if norm else None
-    keys = ni_numbers.map(cache).astype(object)
+        hashed[i] = hmac.digest(key, norm.encode(), "sha256").hex() if norm else None
+    hashed[-1] = None
+    keys = pd.Series(hashed[codes], index=ni_numbers.index, dtype=object)
     return keys, keys.notna().astype(bool)

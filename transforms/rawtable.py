@@ -6,12 +6,15 @@ import re
 from dataclasses import dataclass, field
 
 _ZERO = re.compile(r"^\s*£?\s*-?0+(\.0+)?\s*$")
+_NOT_PADDING = re.compile(r"[^0.£\-\s]")
 
 
 def is_padding_record(cells: list[str]) -> bool:
     """True for a record that carries no data: every cell empty, or every cell empty or zero
     (``0``, ``0.00``, ``£0.00``) as in spreadsheet template rows left below the data. Such
     records are padding, counted in ``blank_rows``, never data rows."""
+    if _NOT_PADDING.search("".join(cells)):  # a character no empty or zero cell has
+        return False
     return all(not c.strip() or _ZERO.match(c) for c in cells)
 
 

@@ -123,6 +123,14 @@ def decode_bytes(data: bytes, encoding: str = "auto", file: str = "<bytes>") -> 
     except UnicodeDecodeError:
         pass
     legacy = _LEGACY_DEFAULT if encoding in ("auto", "utf-8", "utf8") else encoding
+    # No valid multi-byte UTF-8 sequence at all (what is left after dropping the invalid bytes
+    # is ASCII): every byte above 0x7F is the legacy code page's, so the whole file decodes
+    # with it in one C call, exactly as the byte-by-byte fallback below would.
+    if not base and data.decode("utf-8", errors="ignore").isascii():
+        try:
+            return data.decode(legacy), legacy
+        except UnicodeDecodeError as exc:
+            raise _undecodable(file, data, exc.start, data[exc.start], legacy) from None
     name = f"ngss-fallback-{legacy}"
     try:
         codecs.lookup_error(name)
@@ -133,9 +141,8 @@ def decode_bytes(data: bytes, encoding: str = "auto", file: str = "<bytes>") -> 
     except _Undecodable as exc:
         whole = codecs.BOM_UTF8 + data if base else data
         raise _undecodable(file, whole, exc.offset + base, exc.byte, exc.codec) from None
-    # Was anything decoded as UTF-8 beyond ASCII? Then the file is mixed, else purely legacy.
-    mixed = base or any(ord(c) > 0x7F for c in data.decode("utf-8", errors="ignore"))
-    return text, (f"utf-8{bom}+{legacy}" if mixed else legacy)
+    # Here something decoded as UTF-8 beyond ASCII (or a BOM said UTF-8): the file is mixed.
+    return text, f"utf-8{bom}+{legacy}"
 
 
 def sniff_dialect(text: str, delimiter: str = "auto") -> tuple[str, str]:
@@ -216,6 +223,10 @@ def _records(
     prev_end = 0
     try:
         for record in reader:
+            if record and max(map(len, record)) <= MAX_FIELD_CHARS:  # the usual case, in C
+                out.append((prev_end + 1, record))
+                prev_end = reader.line_num
+                continue
             for k, cell in enumerate(record, start=1):
                 if len(cell) > MAX_FIELD_CHARS:
                     raise FileRejected(
@@ -314,8 +325,12 @@ def shape_table(
     body = records[header_index + 1 :]
     header_key = [c.strip().casefold() for c in header]
 
+    first_key = header_key[0] if header_key else None
+
     def repeated_header(cells: list[str]) -> bool:
         # Report exports print the header again on each page: not data.
+        if not cells or cells[0].strip().casefold() != first_key:
+            return False
         return [c.strip().casefold() for c in cells[: len(header_key)]] == header_key and not any(
             c.strip() for c in cells[len(header_key) :]
         )
@@ -329,10 +344,14 @@ def shape_table(
     width = len(header)
     # An empty header cell over a column that holds data keeps the column as '#<n>'.
     has_data = [False] * width
+    unknown = set(range(width))  # columns with no data seen yet
     for _, cells in data:
-        for j in range(min(width, len(cells))):
-            if not has_data[j] and cells[j].strip():
-                has_data[j] = True
+        found = [j for j in unknown if j < len(cells) and cells[j].strip()]
+        for j in found:
+            has_data[j] = True
+            unknown.discard(j)
+        if not unknown:
+            break
     names: list[str | None] = []
     taken: set[str] = set()
     for j, h in enumerate(header):

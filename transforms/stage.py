@@ -26,6 +26,7 @@ from transforms.config import DomainSpec, SourceSpec, normalise_label
 from transforms.parse import (
     clean_code,
     clean_text,
+    map_distinct,
     parse_amounts,
     parse_dates,
     parse_number_text,
@@ -187,21 +188,21 @@ def _pseudonymise(staged: pd.DataFrame, secret: bytes) -> None:
     keys, valid = person_keys(staged["ni_number__raw"], secret)
     staged["person_key"] = keys
     staged["ni_valid"] = valid
-    staged.drop(columns=["ni_number", "ni_number__raw"], inplace=True)
+    del staged["ni_number"], staged["ni_number__raw"]
 
 
 def _grade_and_function(staged: pd.DataFrame, source: SourceSpec, mappings) -> None:
     grade_map = mappings.get(source.values.grades or "", {})
     staged["grade_as_sent"] = staged["grade"]
-    staged["grade"] = (
-        staged["grade"]
-        .map(lambda g: grade_map.get(normalise_label(g)) if isinstance(g, str) else None)
-        .astype(object)
+    # once per distinct value (a file has a few dozen grades and professions)
+    staged["grade"] = map_distinct(
+        staged["grade"], lambda g: grade_map.get(normalise_label(g)) if g else None
     )
     if "profession" in staged:
         prof_map = mappings.get(source.values.professions or "", {})
-        staged["back_office_function"] = staged["profession"].map(
-            lambda p: prof_map.get(normalise_label(p), "OTHER") if isinstance(p, str) else "OTHER"
+        staged["back_office_function"] = map_distinct(
+            staged["profession"],
+            lambda p: prof_map.get(normalise_label(p), "OTHER") if p else "OTHER",
         )
 
 
@@ -263,13 +264,13 @@ def _employment(
 
 
 def _resolve_series(values: pd.Series, resolver: OrganisationResolver) -> pd.Series:
-    lookup: dict[object, str | None] = {}
-    for v in pd.unique(values):
-        if v is None or (isinstance(v, float) and pd.isna(v)):
-            continue
-        hit = resolver.resolve(str(v))
-        lookup[v] = hit.body_code if hit else None
-    return values.map(lambda v: lookup.get(v)).astype(object)
+    def code(v: str) -> str | None:
+        if not v:
+            return None
+        hit = resolver.resolve(v)
+        return hit.body_code if hit else None
+
+    return map_distinct(values, code)
 
 
 #: Optional spend columns with a type; a value that does not parse quarantines the row.
