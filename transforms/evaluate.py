@@ -319,17 +319,24 @@ def _quarantine(con, truth: Path) -> list[Score]:
 
 
 def evaluate(settings: Settings, truth_dir: Path | None = None) -> list[Score]:
-    """Score the marts and quarantine against the planted truth and store the scores.
+    """Score the marts and quarantine against the planted truth and store the scores. Marts
+    left stale by a publish (``ops.marts_status``) are rebuilt first, so the scores are those of
+    the marts core gives today.
 
     Raises:
         NgssError: when there is no ground truth (run ``ngss generate`` and load first).
     """
-    from warehouse.connection import writing
+    from warehouse.connection import marts_stale, writing
 
     truth = truth_dir or settings.generated / "ground_truth"
     if not (truth / "faults.csv").exists():
         raise NgssError(f"no ground truth in {truth}: run `ngss generate`, then load")
     with writing(settings.warehouse) as con:
+        if marts_stale(con):  # core changed since the marts were built: score today's marts
+            from warehouse.models import build_all
+
+            log.info("marts are stale (core changed since the last rebuild): rebuilding first")
+            build_all(con, settings.config)
         scores = (
             _duplicate_payments(con, truth)
             + _people(con, truth)

@@ -268,7 +268,7 @@ def _stage_one(
     ref["encoding"] = table.encoding
     ref["header_line"] = table.header_line
     colmap = map_columns(table, source, domain)
-    raw_records = _raw_records(table, personal="ni_number" in domain.fields)
+    raw_records = _raw_records(table, personal="ni_number" in domain.fields, colmap=colmap)
     if force_reject is not None:
         rule_id, detail = force_reject
         reject(
@@ -532,29 +532,57 @@ def _broken_summary(row_results, locator: _RowLocator) -> str:
     return "; ".join(parts)
 
 
-_NI_LIKE = re.compile(r"\b[A-Za-z]{2}[\s-]?\d{2}[\s-]?\d{2}[\s-]?\d{2}[\s-]?[A-Za-z]?\b")
+#: Text shaped like an NI number in any layout a body might type (``AB123456C``, ``AB 12 34 56
+#: C``, ``CE 123 456 A``, ``AB-123-456-C``, ``A B123456C``), or with one digit too many: masked
+#: wherever it appears in a personal domain's row (see :func:`_mask_personal`).
+_NI_LIKE = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z][\s\u00a0-]*[A-Za-z](?:[\s\u00a0-]*\d){6,7}"
+    r"(?:[\s\u00a0-]*[A-Za-z])?(?![A-Za-z0-9])"
+)
+
+
+def _mask_personal(value: str, whole: bool = False) -> str:
+    """A raw value safe to keep for a personal domain (payroll, employment): the NI number
+    column is masked whole (every digit ``#``, whatever its shape, valid or not), any other
+    cell has its NI-number-shaped text masked (:func:`transforms.privacy.mask_ni`)."""
+    from transforms.privacy import mask_ni
+
+    if whole:
+        return mask_ni(value)
+    return _NI_LIKE.sub(lambda m: mask_ni(m.group(0)), value)
+
+
+def _short(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[:limit] + f"... ({len(value):,} characters)"
 
 
 class _RawRecords:
     """Each row's values as read, as JSON (source column -> text), for ``ops.quarantine_row``;
     built only for the rows that are quarantined (most rows of most files are not).
 
-    With ``personal`` (domains carrying NI numbers) anything shaped like an NI number, in any
-    column, is masked with :func:`transforms.privacy.mask_ni` before it is kept."""
+    With ``personal`` (domains carrying NI numbers) the NI number column is masked whole and
+    anything shaped like an NI number in any other cell, the cells beyond the last column
+    included, is masked (:func:`_mask_personal`) before it is kept."""
 
-    def __init__(self, table: RawTable, personal: bool = False):
+    def __init__(
+        self, table: RawTable, personal: bool = False, ni_columns: frozenset[str] = frozenset()
+    ):
         self.table = table
         self.personal = personal
+        self.ni_columns = ni_columns  # source columns mapped to ni_number: masked whole
 
     def _json(self, i: int) -> str:
-        from transforms.privacy import mask_ni
-
         table, row, line = self.table, self.table.rows[i], self.table.lines[i]
+        extra = " | ".join(table.extra_cells.get(line, []))
         if self.personal:
-            row = [_NI_LIKE.sub(lambda m: mask_ni(m.group(0)), v) for v in row]
+            row = [
+                _mask_personal(v, whole=c in self.ni_columns)
+                for c, v in zip(table.columns, row, strict=True)
+            ]
+            extra = _mask_personal(extra)
         record = {c: v for c, v in zip(table.columns, row, strict=True) if v != ""}
-        if line in table.extra_cells:
-            record["(beyond last column)"] = " | ".join(table.extra_cells[line])
+        if extra:
+            record["(beyond last column)"] = extra
         return json.dumps(record, ensure_ascii=False)
 
     def __iter__(self):
@@ -568,10 +596,24 @@ class _RawRecords:
         return [(line, self._json(i)) for i, line in enumerate(self.table.lines) if line in wanted]
 
 
-def _raw_records(table: RawTable, personal: bool = False) -> _RawRecords:
+def _raw_records(table: RawTable, personal: bool = False, colmap=None) -> _RawRecords:
     """The rows of ``table`` as raw JSON records, built when asked (see :class:`_RawRecords`)."""
-    return _RawRecords(table, personal)
+    fields = colmap.fields if colmap is not None else {}
+    ni = frozenset([fields["ni_number"]]) if "ni_number" in fields else frozenset()
+    return _RawRecords(table, personal, ni)
 
+
+#: Longest part of a file's rejection copied into each of its rows' reasons (ops.load_log keeps
+#: it whole).
+_DETAIL_IN_REASON_CHARS = 1_000
+
+#: What a field of each type must hold, as a quarantine reason says it.
+_EXPECTED = {
+    "amount": "a valid amount",
+    "date": "a valid date",
+    "number": "a valid number",
+    "integer": "a valid whole number",
+}
 
 #: Longest raw value quoted in a quarantine reason (the row's raw JSON keeps it whole).
 _REASON_VALUE_CHARS = 80
@@ -581,8 +623,9 @@ class _RowLocator:
     """Names where each row-level rule failed on a row: the source column(s) behind the rule's
     ``meta.fields`` (from the suite JSON) and the raw value(s) as read, e.g.
     ``column 'Amount' = 'twelve'``; ``whole row`` for rules on the row as a whole; the cells
-    beyond the header's last column for ragged rows. NI-number-shaped text is masked for
-    personal domains, as in the raw JSON."""
+    beyond the header's last column for ragged rows. Values are cut to
+    :data:`_REASON_VALUE_CHARS`; for personal domains they are masked as in the raw JSON
+    (:func:`_mask_personal`)."""
 
     def __init__(self, table: RawTable, colmap, personal: bool, domain: DomainSpec | None = None):
         from expectations.suites import rule_catalogue
@@ -601,12 +644,8 @@ class _RowLocator:
         i = self._index.get(line)
         value = self.table.rows[i][self.columns[column]] if i is not None else ""
         if self.personal:
-            from transforms.privacy import mask_ni
-
-            value = _NI_LIKE.sub(lambda m: mask_ni(m.group(0)), value)
-        if len(value) > _REASON_VALUE_CHARS:
-            value = value[:_REASON_VALUE_CHARS] + "..."
-        return repr(value)
+            value = _mask_personal(value, whole=column == self.fields.get("ni_number"))
+        return repr(_short(value, _REASON_VALUE_CHARS))
 
     def where(self, rule_id: str, line: int, expected: bool = False) -> str:
         """Where ``rule_id`` failed on ``line``; with ``expected``, each column also names its
@@ -618,11 +657,17 @@ class _RowLocator:
         if not fields:
             return "whole row"
         if fields == ["(beyond last column)"]:
-            cells = self.table.extra_cells.get(line, [])
-            return "beyond the last column: " + (repr(" | ".join(cells)) if cells else "''")
+            text = " | ".join(self.table.extra_cells.get(line, []))
+            if self.personal:
+                text = _mask_personal(text)
+            return "beyond the last column: " + repr(_short(text, _REASON_VALUE_CHARS))
         named = [
             f"{self.fields[f]!r}"
-            + (f" ({f}, expected a valid {self.types.get(f, 'value')})" if expected else "")
+            + (
+                f" ({f}, expected {_EXPECTED.get(self.types.get(f, ''), 'an accepted value')})"
+                if expected
+                else ""
+            )
             + f" = {self._value(line, self.fields[f])}"
             for f in fields
             if f in self.fields and self.fields[f] in self.columns
@@ -677,7 +722,8 @@ def _all_quarantined(
             {
                 "source_line": line,
                 "rule_ids": rules,
-                "reason": f"[{file_rule}] the whole file was rejected: {ref['reject_detail']}"
+                "reason": f"[{file_rule}] the whole file was rejected: "
+                + _short(ref["reject_detail"] or "", _DETAIL_IN_REASON_CHARS)
                 + own,
                 "raw_json": raw,
             }

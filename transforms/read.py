@@ -29,6 +29,7 @@ import codecs
 import csv
 import io
 import logging
+from functools import cache
 from pathlib import Path
 
 import clevercsv
@@ -83,6 +84,20 @@ def _undecodable(file: str, data: bytes, offset: int, byte: int, codec: str) -> 
     )
 
 
+@cache
+def _ascii_single_byte(codec: str) -> bool:
+    """True for a code page that maps every byte to one character and bytes below 0x80 to
+    ASCII (cp1252, latin-1, iso-8859-15): only then does decoding a file with it in one call
+    equal decoding it byte by byte after UTF-8 (EBCDIC, cp932, UTF-16 do not qualify)."""
+    try:
+        if codecs.lookup(codec).name.startswith("utf"):
+            return False
+        text = bytes(range(256)).decode(codec, errors="replace")
+    except LookupError:
+        return False
+    return len(text) == 256 and text[:128] == bytes(range(128)).decode("ascii")
+
+
 def decode_bytes(data: bytes, encoding: str = "auto", file: str = "<bytes>") -> tuple[str, str]:
     """Decode a file's bytes to text, strictly: no byte is ever replaced.
 
@@ -126,7 +141,7 @@ def decode_bytes(data: bytes, encoding: str = "auto", file: str = "<bytes>") -> 
     # No valid multi-byte UTF-8 sequence at all (what is left after dropping the invalid bytes
     # is ASCII): every byte above 0x7F is the legacy code page's, so the whole file decodes
     # with it in one C call, exactly as the byte-by-byte fallback below would.
-    if not base and data.decode("utf-8", errors="ignore").isascii():
+    if not base and _ascii_single_byte(legacy) and data.decode("utf-8", errors="ignore").isascii():
         try:
             return data.decode(legacy), legacy
         except UnicodeDecodeError as exc:
@@ -214,7 +229,7 @@ def _records(
 
     Raises:
         FileRejected: ``file.field_too_large`` for a field over :data:`MAX_FIELD_CHARS`,
-            ``file.unreadable`` when the CSV parser gives up (e.g. a NUL byte).
+            ``file.unreadable`` when the CSV parser gives up.
     """
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar, strict=False
@@ -241,18 +256,11 @@ def _records(
             out.append((prev_end + 1, record))
             prev_end = reader.line_num
     except csv.Error as exc:
-        line = reader.line_num or 1
-        column = None
-        if "NUL" in str(exc) and "\x00" in text:  # point at the first NUL character
-            at = text.index("\x00")
-            line = text.count("\n", 0, at) + 1
-            column = f"character {at - (text.rfind(chr(10), 0, at) + 1) + 1}"
         raise FileRejected(
             file,
             "file.unreadable",
             f"the CSV cannot be parsed: {exc}",
-            line=line,
-            column=column,
+            line=reader.line_num or 1,
         ) from None
     return out
 

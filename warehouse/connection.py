@@ -11,12 +11,14 @@ Two more guards make that hold outside the pool too:
   file, so two writers (two CLI loads, a task outside the pool) queue instead of failing.
 * Readers never open the writers' file. DuckDB lets no other process open a database file, not
   even read-only, while one process has it open for writing, and a read-only connection in turn
-  stops a writer from opening it. So after every write session the writer checkpoints and
+  stops a writer from opening it. So after a write session the writer checkpoints and
   publishes a read snapshot, ``<warehouse stem>.read.duckdb``: a copy written under a temporary
   name and swapped in with ``os.replace`` (atomic). :func:`connect_reader` opens the snapshot.
-  An analyst's open session keeps the inode it opened (the state of the last commit before
-  it connected, whole); the next connection sees the new state. A load never waits for an
-  analyst and an analyst never sees half a load.
+  The copy is made only when the marts reflect core (``ops.marts_status``: a publish marks
+  them stale, the marts rebuild clears the mark), so in practice after each successful marts
+  rebuild. An analyst's open session keeps the inode it opened (the last state in which core
+  and marts agreed, whole); the next connection sees the newest such state. A load never waits
+  for an analyst and an analyst never sees half a load, nor new core with old marts.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def writing(
                 con.execute("CHECKPOINT")
             except duckdb.Error as exc:  # an aborted transaction: close() checkpoints anyway
                 log.warning("checkpoint before the read snapshot failed: %s", exc)
-            stale = _marts_stale(con) if snapshot else True
+            stale = marts_stale(con) if snapshot else True
             con.close()
             if snapshot and (not stale or force_snapshot):
                 _copy_snapshot(path)
@@ -134,7 +136,7 @@ def refresh_snapshot(path: Path, force: bool = False) -> Path:
     return snapshot_path(path)
 
 
-def _marts_stale(con: duckdb.DuckDBPyConnection) -> bool:
+def marts_stale(con: duckdb.DuckDBPyConnection) -> bool:
     try:
         row = con.execute("select marts_stale from ops.marts_status").fetchone()
     except duckdb.Error:  # an aborted transaction or a warehouse being created

@@ -130,6 +130,54 @@ def test_no_plain_ni_number_or_name_is_stored(settings):
     assert json.loads(raw)["NI Number"] == "QQ######C"
 
 
+def test_ni_numbers_in_any_shape_or_place_are_masked_in_reasons_raw_rows_and_rejection(settings):
+    """An NI number with one digit too many (in the NI column), one typed as 'CE 123 456 A' on
+    a row quarantined for its grade, and one stray beyond the last column: none reaches the
+    quarantine reasons, the raw rows, the rejection detail or the alert text in plain."""
+    from transforms.privacy import mask_ni
+
+    rows = [
+        GOOD.replace("AB 12 34 56 C", "AB1234567C"),  # line 2: malformed NI (7 digits)
+        GOOD.replace("AB 12 34 56 C", "CE 123 456 A").replace("Range D", "Band Z"),  # 3: grade
+        GOOD.replace("AB 12 34 56 C", "KC123456D").rstrip("\n") + ",JT-123-456-D\n",  # 4: extra
+    ]
+    drop(settings, "hmt/payroll", "hmt_payroll_2025-03.csv", PAY_HEADER + "".join(rows))
+    (summary,) = pipeline.load_source(settings, "hmt__payroll")
+    assert summary["status"] == "rejected"  # 3 of 3 rows broken, over the tolerated half
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    stored = json.dumps(
+        [
+            con.execute(f"select * from {t}").fetchall()
+            for t in ("ops.quarantine_row", "ops.load_log", "ops.validation_result", "ops.validation_run")
+        ],
+        default=str,
+    )
+    for plain in ("AB1234567C", "CE 123 456 A", "JT-123-456-D", "KC123456D", "1234567", "123 456", "123-456"):
+        assert plain not in stored, plain
+    reasons = dict(con.execute("select source_line, reason from ops.quarantine_row").fetchall())
+    assert f"column 'NI Number' (ni_number, expected an accepted value) = {mask_ni('AB1234567C')!r}" in reasons[2]
+    assert "beyond the last column: 'JT-###-###-D'" in reasons[4]
+    raws = {line: json.loads(r) for line, r in con.execute("select source_line, raw_json from ops.quarantine_row").fetchall()}
+    assert raws[3]["NI Number"] == "CE ### ### A"
+    assert raws[4]["(beyond last column)"] == "JT-###-###-D"
+
+
+def test_one_huge_stray_cell_does_not_multiply_into_every_reason(settings):
+    """A 200,000-character cell beyond the last column of one row of a rejected file is quoted
+    cut short, so each row's reason stays small."""
+    rows = [GOOD.rstrip("\n") + "," + "x" * 200_000 + "\n"] + [
+        GOOD.replace("Range D", "Band Z") for _ in range(3)
+    ]
+    drop(settings, "hmt/payroll", "hmt_payroll_2025-03.csv", PAY_HEADER + "".join(rows))
+    (summary,) = pipeline.load_source(settings, "hmt__payroll")
+    assert summary["status"] == "rejected"
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    lengths = [n for (n,) in con.execute("select length(reason) from ops.quarantine_row").fetchall()]
+    assert len(lengths) == 4 and max(lengths) < 3_000, lengths
+    (detail,) = con.execute("select reject_detail from ops.load_log").fetchone()
+    assert "(200,000 characters)" in detail
+
+
 EMP_HEADER = "Employer,Employee Number,NI Number,Surname,Forename,Snapshot Date,Grade,FTE,Cost Centre,Profession,Job Title,Start Date,Annual Salary,Seconded To\n"
 
 

@@ -169,10 +169,12 @@ CREATE TABLE IF NOT EXISTS ops.marts_status (
     core_changed_at  TIMESTAMP,
     marts_built_at   TIMESTAMP
 );
-INSERT INTO ops.marts_status SELECT 1, false, NULL, NULL
+-- stale until a rebuild says otherwise: a warehouse upgraded with marts of unknown age waits for
+-- its next rebuild before its snapshot is refreshed
+INSERT INTO ops.marts_status SELECT 1, true, NULL, NULL
     WHERE NOT EXISTS (SELECT 1 FROM ops.marts_status);
 COMMENT ON TABLE ops.marts_status IS 'One row per warehouse (id 1): whether core changed since the marts were last rebuilt. A publish sets marts_stale in its own transaction, the marts rebuild clears it in its; the analysts'' read snapshot is refreshed only when it is false, so readers never see new core with old marts.';
 COMMENT ON COLUMN ops.marts_status.id IS 'Always 1 (a single row).';
-COMMENT ON COLUMN ops.marts_status.marts_stale IS 'True from a publish that changed core until the next marts rebuild commits.';
-COMMENT ON COLUMN ops.marts_status.core_changed_at IS 'When a publish last changed core (UTC).';
+COMMENT ON COLUMN ops.marts_status.marts_stale IS 'True from any publish (or a change of core.dim_organisation) until the next marts rebuild commits.';
+COMMENT ON COLUMN ops.marts_status.core_changed_at IS 'When a publish last marked the marts stale (UTC).';
 COMMENT ON COLUMN ops.marts_status.marts_built_at IS 'When the marts were last rebuilt (UTC).';
