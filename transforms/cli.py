@@ -95,6 +95,10 @@ def load(
         bool, typer.Option("--all", help="Load every source in the registry.")
     ] = False,
     marts: Annotated[bool, typer.Option(help="Rebuild the marts afterwards.")] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Processes staging files side by side (default: the machine's cores)."),
+    ] = None,
 ) -> None:
     """Pull, stage and publish sources directly, without Airflow."""
     from transforms import pipeline
@@ -107,11 +111,11 @@ def load(
         err.print("name one or more source ids, or --all")
         raise typer.Exit(2)
     summaries = []
-    with _progress() as progress:
+    with _progress() as progress, pipeline.StagePool(workers) as pool:
         task = progress.add_task("loading sources", total=len(ids))
         for sid in ids:
             progress.update(task, description=f"loading {sid}")
-            summaries.extend(pipeline.load_source(settings, sid))
+            summaries.extend(pipeline.load_source(settings, sid, pool))
             progress.advance(task)
     if marts:
         pipeline.build_marts(settings)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import shutil
@@ -42,15 +43,37 @@ def schema_sql() -> list[tuple[str, str]]:
     return [(p.name, p.read_text(encoding="utf-8")) for p in sorted(SCHEMA_DIR.glob("*.sql"))]
 
 
-def connect_writer(path: Path) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the warehouse for writing and apply the schema.
+def schema_digest() -> str:
+    """SHA-256 of the DDL files (names and text): the schema version a warehouse was built with."""
+    h = hashlib.sha256()
+    for name, sql in schema_sql():
+        h.update(name.encode() + b"\0" + sql.encode() + b"\0")
+    return h.hexdigest()
 
-    Every DDL statement is idempotent (``IF NOT EXISTS``), so this is safe on every open.
+
+def connect_writer(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the warehouse for writing, with the schema applied.
+
+    Every DDL statement is idempotent (``IF NOT EXISTS``); it is run when the warehouse's
+    ``ops.schema_applied`` digest differs from :func:`schema_digest` (a new warehouse, or code
+    with changed DDL), not on every open: applying every table and column comment costs most of
+    a second, and every publish opens the writer.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
-    for _name, sql in schema_sql():
-        con.execute(sql)
+    digest = schema_digest()
+    try:
+        row = con.execute("select digest from ops.schema_applied").fetchone()
+    except duckdb.CatalogException:  # a new warehouse, or one from before the digest
+        row = None
+    if row is None or row[0] != digest:
+        for _name, sql in schema_sql():
+            con.execute(sql)
+        con.execute("delete from ops.schema_applied")
+        con.execute(
+            "insert into ops.schema_applied values (?, now()::timestamptz at time zone 'UTC')",
+            [digest],
+        )
     return con
 
 

@@ -178,3 +178,11 @@ COMMENT ON COLUMN ops.marts_status.id IS 'Always 1 (a single row).';
 COMMENT ON COLUMN ops.marts_status.marts_stale IS 'True from any publish (or a change of core.dim_organisation) until the next marts rebuild commits.';
 COMMENT ON COLUMN ops.marts_status.core_changed_at IS 'When a publish last marked the marts stale (UTC).';
 COMMENT ON COLUMN ops.marts_status.marts_built_at IS 'When the marts were last rebuilt (UTC).';
+
+CREATE TABLE IF NOT EXISTS ops.schema_applied (
+    digest      VARCHAR NOT NULL,
+    applied_at  TIMESTAMP NOT NULL
+);
+COMMENT ON TABLE ops.schema_applied IS 'One row per warehouse: the SHA-256 of the DDL files last applied (warehouse.connection.schema_digest); a writer re-applies the DDL only when its own digest differs.';
+COMMENT ON COLUMN ops.schema_applied.digest IS 'SHA-256 of the schema files'' names and text.';
+COMMENT ON COLUMN ops.schema_applied.applied_at IS 'When the DDL was last applied (UTC).';
