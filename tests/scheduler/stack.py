@@ -202,6 +202,20 @@ class AirflowStack:
 
     # ------------------------------------------------------------------ REST API
     def api(self, method: str, path: str, body: Any = None, timeout: float = 60) -> Any:
+        """One REST call. GET and PATCH (idempotent here: reads, pause flags, pools) are repeated
+        on a 5xx, which on SQLite metadata means a moment of lock contention (at most 10
+        times, 2 s apart); a POST is never repeated here (see :meth:`trigger`,
+        :meth:`backfill`)."""
+        for attempt in range(10):
+            try:
+                return self._call(method, path, body, timeout)
+            except RuntimeError as exc:
+                if method not in ("GET", "PATCH") or "HTTP 5" not in str(exc) or attempt == 9:
+                    raise
+                time.sleep(2)
+        raise AssertionError("unreachable")
+
+    def _call(self, method: str, path: str, body: Any, timeout: float) -> Any:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
             self.base_url + path,
@@ -271,9 +285,10 @@ class AirflowStack:
         return {r for (r,) in self.query("select run_id from dag_run where dag_id = ?", (dag_id,))}
 
     def backfill(self, dag_id: str, from_date: str, to_date: str, reprocess: str = "none") -> int:
-        """Create a backfill. On SQLite, Airflow refuses the creation with HTTP 503 ("Database
-        is locked") while the scheduler holds a write lock; nothing is created then, so the
-        request is repeated (at most 20 times, 3 s apart)."""
+        """Create a backfill. On SQLite, Airflow answers HTTP 503 ("Database is locked") while the
+        scheduler holds a write lock, or HTTP 500 when only its audit-log insert met the lock
+        after the backfill was committed: the request is repeated (at most 20 times, 3 s
+        apart) only when no new backfill of the DAG exists, so a retry never makes two."""
         body = {
             "dag_id": dag_id,
             "from_date": from_date,
@@ -284,13 +299,26 @@ class AirflowStack:
             "dag_run_conf": {},
         }
         for attempt in range(20):
+            before = self._backfill_ids(dag_id)
             try:
                 return self.api("POST", "/api/v2/backfills", body)["id"]
             except RuntimeError as exc:
-                if "HTTP 503" not in str(exc) or "locked" not in str(exc) or attempt == 19:
+                if "HTTP 5" not in str(exc) or attempt == 19:
                     raise
+                # a 500 can come after the backfill was committed (Airflow's audit-log insert
+                # meeting SQLite's lock): then that backfill is the one asked for
+                new = self._backfill_ids(dag_id) - before
+                if new:
+                    assert len(new) == 1, new
+                    return new.pop()
                 time.sleep(3)
         raise AssertionError("unreachable")
+
+    def _backfill_ids(self, dag_id: str) -> set[int]:
+        return {
+            b["id"]
+            for b in self.api("GET", f"/api/v2/backfills?dag_id={dag_id}&limit=100")["backfills"]
+        }
 
     # ------------------------------------------------------------------ metadata DB (read-only)
     @contextlib.contextmanager
