@@ -40,7 +40,12 @@ def test_a_failed_rebuild_keeps_the_snapshot_whole(tmp_path, monkeypatch):
     assert before[0] == 3 and not before[2]
 
     # a corrected file with more lines is published, then the rebuild fails half way
-    drop(settings, "hmrc", "spend_2025_03_v2.csv", _file(5).replace("Kestrel Data Ltd,T0004", "Brackenford Ltd,T0004"))
+    drop(
+        settings,
+        "hmrc",
+        "spend_2025_03_v2.csv",
+        _file(5).replace("Kestrel Data Ltd,T0004", "Brackenford Ltd,T0004"),
+    )
     pipeline.load_source(settings, "hmrc__spend")
     assert _state(settings.warehouse)[2] is True  # core changed, marts now stale
 

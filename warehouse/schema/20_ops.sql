@@ -144,13 +144,18 @@ CREATE TABLE IF NOT EXISTS ops.evaluation (
     ground_truth      VARCHAR NOT NULL,
     measure           VARCHAR NOT NULL,
     kind              VARCHAR NOT NULL,
-    true_positives    INTEGER NOT NULL,
-    false_positives   INTEGER NOT NULL,
-    false_negatives   INTEGER NOT NULL,
+    true_positives    BIGINT NOT NULL,
+    false_positives   BIGINT NOT NULL,
+    false_negatives   BIGINT NOT NULL,
     "precision"       DOUBLE,
     recall            DOUBLE,
     detail            VARCHAR
 );
+-- pairwise counts pass 2^31 at full scale (17,381,014,283 true pairs for supplier resolution on
+-- a year of 25 bodies): warehouses created with INTEGER columns are widened
+ALTER TABLE ops.evaluation ALTER COLUMN true_positives TYPE BIGINT;
+ALTER TABLE ops.evaluation ALTER COLUMN false_positives TYPE BIGINT;
+ALTER TABLE ops.evaluation ALTER COLUMN false_negatives TYPE BIGINT;
 COMMENT ON TABLE ops.evaluation IS 'One row per evaluation run, measure and kind: precision and recall of a mart (or of quarantine) against the planted ground truth of generated extracts.';
 COMMENT ON COLUMN ops.evaluation.evaluated_at IS 'When ngss evaluate ran (UTC).';
 COMMENT ON COLUMN ops.evaluation.ground_truth IS 'Folder of the ground-truth files evaluated against.';
