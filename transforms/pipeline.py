@@ -269,7 +269,7 @@ def _stage_one(
     ref["encoding"] = table.encoding
     ref["header_line"] = table.header_line
     colmap = map_columns(table, source, domain)
-    raw_records = _raw_records(table, personal="ni_number" in domain.fields, colmap=colmap)
+    raw_records = _RawRecords(table, personal="ni_number" in domain.fields, colmap=colmap)
     if force_reject is not None:
         rule_id, detail = force_reject
         reject(
@@ -467,7 +467,7 @@ def _stage_one(
                 None,
             )
 
-    locator = _RowLocator(table, colmap, personal="ni_number" in domain.fields, domain=domain)
+    locator = _RowLocator(raw_records, colmap, domain=domain)
     broken: dict[int, list[str]] = {}
     for r in row_results:
         for line in r.failing_lines:
@@ -558,30 +558,49 @@ def _short(value: str, limit: int) -> str:
 
 
 class _RawRecords:
-    """Each row's values as read, as JSON (source column -> text), for ``ops.quarantine_row``;
-    built only for the rows that are quarantined (most rows of most files are not).
+    """The rows of a table as read, for ``ops.quarantine_row`` and quarantine reasons: each
+    row as JSON (source column -> text), built only for the rows that are quarantined (most
+    rows of most files are not), and single cells by line and column.
 
-    With ``personal`` (domains carrying NI numbers) the NI number column is masked whole and
-    anything shaped like an NI number in any other cell, the cells beyond the last column
-    included, is masked (:func:`_mask_personal`) before it is kept."""
+    For a personal domain (one carrying NI numbers) every value leaves here masked
+    (:func:`_mask_personal`): the column mapped to ``ni_number`` whole, NI-number-shaped text
+    in any other cell, the cells beyond the last column included.
+    """
 
-    def __init__(
-        self, table: RawTable, personal: bool = False, ni_columns: frozenset[str] = frozenset()
-    ):
+    def __init__(self, table: RawTable, personal: bool = False, colmap=None):
         self.table = table
         self.personal = personal
-        self.ni_columns = ni_columns  # source columns mapped to ni_number: masked whole
+        fields = colmap.fields if colmap is not None else {}
+        self.ni_column = fields.get("ni_number")  # masked whole
+        self._row_of: dict[int, int] | None = None  # source line -> row index, when asked
+        self._col_of = {c: j for j, c in enumerate(table.columns)}
+
+    def _masked(self, column: str | None, value: str) -> str:
+        if not self.personal:
+            return value
+        return _mask_personal(value, whole=column is not None and column == self.ni_column)
+
+    def extra(self, line: int) -> str:
+        """The non-empty cells beyond the header's last column on ``line``, joined by `` | ``."""
+        return self._masked(None, " | ".join(self.table.extra_cells.get(line, [])))
+
+    def cell(self, line: int, column: str) -> str:
+        """The text of ``column`` on source ``line`` (``""`` when the line holds no row)."""
+        if self._row_of is None:
+            self._row_of = {ln: i for i, ln in enumerate(self.table.lines)}
+        i = self._row_of.get(line)
+        if i is None:
+            return ""
+        return self._masked(column, self.table.rows[i][self._col_of[column]])
 
     def _json(self, i: int) -> str:
-        table, row, line = self.table, self.table.rows[i], self.table.lines[i]
-        extra = " | ".join(table.extra_cells.get(line, []))
-        if self.personal:
-            row = [
-                _mask_personal(v, whole=c in self.ni_columns)
-                for c, v in zip(table.columns, row, strict=True)
-            ]
-            extra = _mask_personal(extra)
-        record = {c: v for c, v in zip(table.columns, row, strict=True) if v != ""}
+        table = self.table
+        record = {
+            c: self._masked(c, v)
+            for c, v in zip(table.columns, table.rows[i], strict=True)
+            if v != ""
+        }
+        extra = self.extra(table.lines[i])
         if extra:
             record["(beyond last column)"] = extra
         return json.dumps(record, ensure_ascii=False)
@@ -595,13 +614,6 @@ class _RawRecords:
         """``(source_line, raw JSON)`` of the rows on ``lines``, in file order."""
         wanted = set(lines)
         return [(line, self._json(i)) for i, line in enumerate(self.table.lines) if line in wanted]
-
-
-def _raw_records(table: RawTable, personal: bool = False, colmap=None) -> _RawRecords:
-    """The rows of ``table`` as raw JSON records, built when asked (see :class:`_RawRecords`)."""
-    fields = colmap.fields if colmap is not None else {}
-    ni = frozenset([fields["ni_number"]]) if "ni_number" in fields else frozenset()
-    return _RawRecords(table, personal, ni)
 
 
 #: Longest part of a file's rejection copied into each of its rows' reasons (ops.load_log keeps
@@ -624,29 +636,20 @@ class _RowLocator:
     """Names where each row-level rule failed on a row: the source column(s) behind the rule's
     ``meta.fields`` (from the suite JSON) and the raw value(s) as read, e.g.
     ``column 'Amount' = 'twelve'``; ``whole row`` for rules on the row as a whole; the cells
-    beyond the header's last column for ragged rows. Values are cut to
-    :data:`_REASON_VALUE_CHARS`; for personal domains they are masked as in the raw JSON
-    (:func:`_mask_personal`)."""
+    beyond the header's last column for ragged rows. Values come from ``raw`` (masked there for
+    personal domains) and are cut to :data:`_REASON_VALUE_CHARS`."""
 
-    def __init__(self, table: RawTable, colmap, personal: bool, domain: DomainSpec | None = None):
+    def __init__(self, raw: _RawRecords, colmap, domain: DomainSpec | None = None):
         from expectations.suites import rule_catalogue
 
-        self.table = table
+        self.raw = raw
         self.catalogue = rule_catalogue()
-        self.columns = {c: i for i, c in enumerate(table.columns)}
+        self.columns = set(raw.table.columns)
         self.fields = colmap.fields if colmap is not None else {}
-        self.personal = personal
         self.types = {f: spec.type for f, spec in domain.fields.items()} if domain else {}
-        self._index: dict[int, int] | None = None
 
     def _value(self, line: int, column: str) -> str:
-        if self._index is None:
-            self._index = {ln: i for i, ln in enumerate(self.table.lines)}
-        i = self._index.get(line)
-        value = self.table.rows[i][self.columns[column]] if i is not None else ""
-        if self.personal:
-            value = _mask_personal(value, whole=column == self.fields.get("ni_number"))
-        return repr(_short(value, _REASON_VALUE_CHARS))
+        return repr(_short(self.raw.cell(line, column), _REASON_VALUE_CHARS))
 
     def where(self, rule_id: str, line: int, expected: bool = False) -> str:
         """Where ``rule_id`` failed on ``line``; with ``expected``, each column also names its
@@ -658,10 +661,8 @@ class _RowLocator:
         if not fields:
             return "whole row"
         if fields == ["(beyond last column)"]:
-            text = " | ".join(self.table.extra_cells.get(line, []))
-            if self.personal:
-                text = _mask_personal(text)
-            return "beyond the last column: " + repr(_short(text, _REASON_VALUE_CHARS))
+            text = _short(self.raw.extra(line), _REASON_VALUE_CHARS)
+            return "beyond the last column: " + repr(text)
         named = [
             f"{self.fields[f]!r}"
             + (
@@ -851,10 +852,6 @@ def stage_all(settings: Settings, archived: list[dict[str, Any]]) -> list[dict[s
     return [ref for a in archived for ref in stage(settings, a)]
 
 
-def _stage_in_worker(settings: Settings, archived: dict[str, Any]) -> list[dict[str, Any]]:
-    return stage(settings, archived)
-
-
 class StagePool:
     """Stage independent files on several processes (``ngss load``, the benchmark); Airflow
     gets the same from its own parallel ``stage`` tasks.
@@ -898,7 +895,7 @@ class StagePool:
         """
         if self._executor is None or len(archived) <= 1:
             return stage_all(settings, archived)
-        futures = [self._executor.submit(_stage_in_worker, settings, a) for a in archived]
+        futures = [self._executor.submit(stage, settings, a) for a in archived]
         return [ref for f in futures for ref in f.result()]
 
 
