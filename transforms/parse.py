@@ -97,10 +97,9 @@ def map_distinct(values: pd.Series, fn, dtype: str = "object") -> pd.Series:
 
     Returns a Series on ``values``' index of ``dtype`` (``object`` keeps ``None``).
     """
-    codes, uniques = pd.factorize(values.astype("string").fillna(""), sort=False)
-    results = np.empty(len(uniques) + 1, dtype=object)
-    results[: len(uniques)] = [fn(u) for u in uniques]
-    results[-1] = fn("")  # code -1 (never produced after fillna, kept for safety)
+    codes, uniques = pd.factorize(values.astype("string").fillna(""), sort=False)  # no -1
+    results = np.empty(len(uniques), dtype=object)
+    results[:] = [fn(u) for u in uniques]
     out = pd.Series(results[codes], index=values.index, dtype=object)
     return out if dtype == "object" else out.astype(dtype)
 

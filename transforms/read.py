@@ -238,21 +238,17 @@ def _records(
     prev_end = 0
     try:
         for record in reader:
-            if record and max(map(len, record)) <= MAX_FIELD_CHARS:  # the usual case, in C
-                out.append((prev_end + 1, record))
-                prev_end = reader.line_num
-                continue
-            for k, cell in enumerate(record, start=1):
-                if len(cell) > MAX_FIELD_CHARS:
-                    raise FileRejected(
-                        file,
-                        "file.field_too_large",
-                        f"field {k}: a field of {len(cell):,} characters "
-                        f"(limit {MAX_FIELD_CHARS:,}); check for an unclosed quote or an "
-                        "embedded document",
-                        line=prev_end + 1,
-                        column=f"#{k}",
-                    )
+            if record and max(map(len, record)) > MAX_FIELD_CHARS:  # checked in C per record
+                k, cell = next((k, c) for k, c in enumerate(record, 1) if len(c) > MAX_FIELD_CHARS)
+                raise FileRejected(
+                    file,
+                    "file.field_too_large",
+                    f"field {k}: a field of {len(cell):,} characters "
+                    f"(limit {MAX_FIELD_CHARS:,}); check for an unclosed quote or an "
+                    "embedded document",
+                    line=prev_end + 1,
+                    column=f"#{k}",
+                )
             out.append((prev_end + 1, record))
             prev_end = reader.line_num
     except csv.Error as exc:

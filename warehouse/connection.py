@@ -139,9 +139,9 @@ def writing(
                 con.execute("CHECKPOINT")
             except duckdb.Error as exc:  # an aborted transaction: close() checkpoints anyway
                 log.warning("checkpoint before the read snapshot failed: %s", exc)
-            stale = marts_stale(con) if snapshot else True
+            copy = snapshot and (force_snapshot or not marts_stale(con))
             con.close()
-            if snapshot and (not stale or force_snapshot):
+            if copy:
                 _copy_snapshot(path)
             elif snapshot:
                 log.warning(
@@ -159,7 +159,26 @@ def refresh_snapshot(path: Path, force: bool = False) -> Path:
     return snapshot_path(path)
 
 
+def mark_marts_stale(con: duckdb.DuckDBPyConnection) -> None:
+    """Record, inside the caller's transaction, that core changed and the marts no longer
+    reflect it (``ops.marts_status``); the read snapshot waits for the next marts rebuild."""
+    con.execute(
+        "update ops.marts_status set marts_stale = true, "
+        "core_changed_at = now()::timestamptz at time zone 'UTC'"
+    )
+
+
+def mark_marts_built(con: duckdb.DuckDBPyConnection) -> None:
+    """Record, inside the marts rebuild's transaction, that the marts reflect core again; the
+    read snapshot may be refreshed (:func:`writing`)."""
+    con.execute(
+        "update ops.marts_status set marts_stale = false, "
+        "marts_built_at = now()::timestamptz at time zone 'UTC'"
+    )
+
+
 def marts_stale(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether core changed since the marts were last rebuilt (True when it cannot be read)."""
     try:
         row = con.execute("select marts_stale from ops.marts_status").fetchone()
     except duckdb.Error:  # an aborted transaction or a warehouse being created

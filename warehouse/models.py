@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from warehouse.connection import mark_marts_built
+
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 MART_ORDER = (
     "mart_shared_suppliers",
@@ -85,11 +87,7 @@ def build_all(con: duckdb.DuckDBPyConnection, config_dir: Path) -> dict[str, int
         for name in INTERMEDIATES + MART_ORDER:
             _comment(con, name, comments[name])
             counts[name] = con.execute(f"select count(*) from marts.{name}").fetchall()[0][0]
-        # the marts now reflect core: the read snapshot may be refreshed (warehouse.connection)
-        con.execute(
-            "update ops.marts_status set marts_stale = false, "
-            "marts_built_at = now()::timestamptz at time zone 'UTC'"
-        )
+        mark_marts_built(con)  # the read snapshot may now be refreshed
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from transforms.errors import PublishError
+from warehouse.connection import mark_marts_stale
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +62,6 @@ def refresh_dimensions(con: duckdb.DuckDBPyConnection, resolver: Any) -> int:
         con.execute("ROLLBACK")
         raise
     return table.num_rows
-
-
-def mark_marts_stale(con: duckdb.DuckDBPyConnection) -> None:
-    """Record, inside the caller's transaction, that core changed and the marts no longer
-    reflect it (``ops.marts_status``); the read snapshot waits for the next marts rebuild."""
-    con.execute(
-        "update ops.marts_status set marts_stale = true, "
-        "core_changed_at = now()::timestamptz at time zone 'UTC'"
-    )
 
 
 def publish_load(
