@@ -315,10 +315,9 @@ class AirflowStack:
         raise AssertionError("unreachable")
 
     def _backfill_ids(self, dag_id: str) -> set[int]:
-        return {
-            b["id"]
-            for b in self.api("GET", f"/api/v2/backfills?dag_id={dag_id}&limit=100")["backfills"]
-        }
+        # committed rows only: after a 503 the REST listing once showed a backfill that the
+        # failed request never committed (GET by its id then answered 404)
+        return {b for (b,) in self.query("select id from backfill where dag_id = ?", (dag_id,))}
 
     # ------------------------------------------------------------------ metadata DB (read-only)
     @contextlib.contextmanager
