@@ -519,3 +519,23 @@ def test_a_million_payroll_rows(tmp_path: Path) -> None:
     t = pq.read_table(tmp_path / "home-office/payroll/home-office_payroll_2025-01.parquet")
     nis = [x.replace(" ", "") for x in t.column("ni_no").to_pylist()]
     assert len(set(nis)) > 0.99 * len(nis)
+
+
+def test_chance_near_duplicates_are_separated_by_a_penny() -> None:
+    """Unplanted lines of one body and supplier never share an amount within a week: the
+    later line gets a penny more (two if that makes a whole pound), until none is left."""
+    import numpy as np
+
+    from transforms.generate import _separate_chance_duplicates
+
+    d = np.datetime64("2025-03-03", "D")
+    body = np.array([0, 0, 0, 1, 2, 2, 3, 3, 3])
+    sup = np.array([5, 5, 5, 5, 7, 7, 9, 9, 9])
+    pay = np.array([d, d + 3, d + 20, d + 1, d, d + 7, d, d + 1, d + 2])
+    amount = np.array([1000, 1000, 1000, 1000, 1099, 1099, 500, 500, 500], dtype=np.int64)
+    changed = _separate_chance_duplicates(body, sup, amount, pay)
+    # body 0: the line 3 days later moves; 20 days later and body 1 (another body) stay.
+    # body 2: 10.99 + 1p would be 11.00, a whole pound, so 11.01.
+    # body 3: three in a row: 5.00 / 5.01 / 5.02 (the third moves twice).
+    assert amount.tolist() == [1000, 1001, 1000, 1000, 1099, 1101, 500, 501, 502]
+    assert changed == 5  # 1 + 1 + (2 then 1)
