@@ -710,7 +710,9 @@ def phase_monthly(work: Path, gen_info: dict) -> dict:
     # leave the full warehouse as it was: drop the extra partition again
     import duckdb
 
-    con = duckdb.connect(str(full_wh))
+    from warehouse.connection import duckdb_settings
+
+    con = duckdb.connect(str(full_wh), config=duckdb_settings())
     for t in ("core.fct_payroll", "core.fct_employment", "core.fct_spend"):
         con.execute(f"delete from {t} where period = ?", [EXTRA_MONTH])
     con.close()
@@ -878,6 +880,7 @@ def phase_scaling(work: Path, sizes: list[int]) -> dict:
 
     import transforms.entity as entity
     import transforms.pipeline as pipeline
+    from warehouse.connection import duckdb_settings
 
     ref_dir = work / "config" / "reference"
     er: dict[str, Any] = {}
@@ -912,7 +915,7 @@ def phase_scaling(work: Path, sizes: list[int]) -> dict:
         shutil.rmtree(wh.parent, ignore_errors=True)
         wh.parent.mkdir(parents=True)
         shutil.copy(full, wh)
-        con = duckdb.connect(str(wh))
+        con = duckdb.connect(str(wh), config=duckdb_settings())
         got_s = _grow_fact(con, "core.fct_spend", n, "period, body_code, source_file, source_line")
         got_p = _grow_fact(
             con, "core.fct_payroll", n, "period, body_code, source_file, source_line"
