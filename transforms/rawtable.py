@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 _ZERO = re.compile(r"^\s*£?\s*-?0+(\.0+)?\s*$")
 _NOT_PADDING = re.compile(r"[^0.£\-\s]")
@@ -30,6 +36,35 @@ def duplicate_positions(header: list[str]) -> dict[str, list[int]]:
     return {name: pos for name, pos in seen.items() if len(pos) > 1}
 
 
+class ArrowRows(Sequence):
+    """The rows of an Arrow table of text cells, as lists of ``str``, made one at a time on
+    demand: a table the Arrow reader produced keeps its cells in columns, and only the rows
+    someone looks at (a quarantined row's raw values, a test) become Python lists."""
+
+    def __init__(self, table: pa.Table):
+        self._table = table
+
+    def __len__(self) -> int:
+        return self._table.num_rows
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return [col[i].as_py() for col in self._table.columns]
+
+    def __iter__(self) -> Iterator[list[str]]:
+        names = self._table.column_names
+        for d in self._table.to_pylist():
+            yield [d[n] for n in names]
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+
 @dataclass
 class RawTable:
     """Rows of one file (or one spreadsheet sheet) exactly as read, all text.
@@ -54,6 +89,9 @@ class RawTable:
         sheet: sheet name for spreadsheets, else ``None``.
         encoding: the text encoding used (CSV), e.g. ``cp1252`` or ``utf-8-sig``.
         delimiter: the field delimiter used (CSV).
+        arrow: the same cells as an Arrow table of non-null strings, one column per name in
+            ``columns`` (in order), when the Arrow reader produced the table; ``rows`` is then
+            an :class:`ArrowRows` view of it. ``None`` when the Python reader did.
     """
 
     file: str
@@ -68,6 +106,32 @@ class RawTable:
     sheet: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    arrow: pa.Table | None = None
+
+    def frame(self) -> pd.DataFrame:
+        """The cells as a pandas frame: one ``string`` column per name in ``columns``, one row
+        per item of ``rows`` (default index)."""
+        import pandas as pd
+        import pyarrow as pa
+
+        if self.arrow is None:
+            return pd.DataFrame(self.rows, columns=self.columns, dtype="string")
+        if not self.columns:
+            return pd.DataFrame(index=range(self.arrow.num_rows))
+        out = self.arrow.rename_columns([f"c{j}" for j in range(len(self.columns))]).to_pandas(
+            types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get
+        )
+        out.columns = list(self.columns)
+        return out
+
+    def column_has_data(self, name: str) -> bool:
+        """True when some cell of column ``name`` holds more than whitespace."""
+        j = self.columns.index(name)
+        if self.arrow is None:
+            return any(r[j].strip() for r in self.rows)
+        import pyarrow.compute as pc
+
+        return any(v.strip() for v in pc.unique(self.arrow.column(j)).to_pylist())
 
 
 @dataclass

@@ -36,7 +36,13 @@ import clevercsv
 
 from transforms.config import ReaderSpec, normalise_label
 from transforms.errors import FileRejected
-from transforms.rawtable import RawTable, SheetRejected, duplicate_positions, is_padding_record
+from transforms.rawtable import (
+    ArrowRows,
+    RawTable,
+    SheetRejected,
+    duplicate_positions,
+    is_padding_record,
+)
 
 log = logging.getLogger(__name__)
 
@@ -395,13 +401,213 @@ def shape_table(
     )
 
 
+#: Bytes pyarrow parses per block; a record longer than this sends the file to the Python reader.
+_ARROW_BLOCK = 16 * 1024 * 1024
+_SURELY_DATA = "[A-Za-z1-9]"  # a cell holding one of these is not padding (empty or zero)
+
+
+def _line_count(text: str) -> int:
+    """Physical lines in ``text`` as the ``csv`` module counts them: ``\n``, ``\r\n`` and a lone
+    ``\r`` each end one; a last line without a terminator counts."""
+    ends = text.count("\n") + text.count("\r") - text.count("\r\n")
+    return ends + (0 if text.endswith(("\n", "\r")) else 1)
+
+
+def _read_csv_arrow(
+    file: str, text: str, delimiter: str, quotechar: str, spec: ReaderSpec, header_hints: set[str]
+) -> RawTable | None:
+    """The fast path of :func:`read_csv_text`: the header found as there (Python's ``csv`` on
+    the first records), the records below it parsed by pyarrow's CSV reader in C++, every
+    cell a string, and the table shaped in columns by :func:`shape_arrow`.
+
+    It answers only when it can give exactly what the Python reader gives: one header record
+    (``header_rows`` 1), and below it as many records as physical lines, all as wide as the
+    header, no field over :data:`MAX_FIELD_CHARS`. So no record spans lines (a quoted line
+    break, an unbalanced quote), no line is empty or ragged. Otherwise it returns ``None`` and
+    the Python reader reads the file, with its line-exact errors.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    if spec.header_rows != 1:
+        return None
+    sio = io.StringIO(text, newline="")
+    reader = csv.reader(sio, delimiter=delimiter, quotechar=quotechar, strict=False)
+    head: list[tuple[int, list[str], int, int]] = []  # (line, cells, end position, end line)
+    prev_end = 0
+    try:
+        for record in reader:
+            if record and max(map(len, record)) > MAX_FIELD_CHARS:
+                return None
+            head.append((prev_end + 1, record, sio.tell(), reader.line_num))
+            prev_end = reader.line_num
+            if len(head) >= HEADER_SEARCH_RECORDS:
+                break
+    except csv.Error:
+        return None
+    if spec.header_row is not None:
+        idx = spec.header_row - 1
+        if idx >= len(head):
+            return None
+    else:
+        found = find_header([cells for _, cells, _, _ in head], header_hints, 1)
+        if found is None:
+            return None
+        idx = found
+    header_line, header_cells, data_pos, header_end = head[idx]
+    width = len(header_cells)
+    rest = text[data_pos:]
+    if width < 1 or not rest.strip():
+        return None
+    names = [f"c{j}" for j in range(width)]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(rest.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=_ARROW_BLOCK),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char=quotechar or False,
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=True,
+                ignore_empty_lines=True,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        return None
+    if table.num_rows != _line_count(rest):
+        return None
+    for col in table.columns:
+        longest = pc.max(pc.utf8_length(col)).as_py()
+        if longest is not None and longest > MAX_FIELD_CHARS:
+            return None
+    return shape_arrow(
+        file, header_cells, header_line, table, header_end + 1, idx, spec.drop_columns
+    )
+
+
+def shape_arrow(
+    file: str,
+    header_cells: list[str],
+    header_line: int,
+    table,
+    first_line: int,
+    preamble_rows: int = 0,
+    drop_columns: tuple[str, ...] = (),
+) -> RawTable:
+    """:func:`shape_table` in columns, for records that are all as wide as the header.
+
+    Args:
+        file: file name for messages.
+        header_cells: the header record's cells.
+        header_line: the 1-based line (or row) of the header record.
+        table: pyarrow Table of non-null strings, one column per header cell, one row per
+            record below the header, record ``i`` on line ``first_line + i``.
+        first_line: the line of the first record.
+        preamble_rows: records above the header.
+        drop_columns: header names removed before anything is stored (personal data).
+
+    Returns:
+        The RawTable :func:`shape_table` gives for the same records, with ``arrow`` set.
+        Padding and repeated-header records are found in columns (a cell with a letter or a
+        digit 1-9 rules a record out) and confirmed one by one with the same tests.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    header = [c.strip() for c in header_cells]
+    n = table.num_rows
+    cols = table.columns
+    # Padding candidates: records where no cell holds a letter or a digit 1-9.
+    maybe = np.ones(n, dtype=bool)
+    for col in cols:
+        maybe &= ~pc.match_substring_regex(col, _SURELY_DATA).to_numpy(zero_copy_only=False)
+        if not maybe.any():
+            break
+    # Repeated-header candidates: the first cell reads as the header's first name.
+    header_key = [c.strip().casefold() for c in header]
+    if cols:
+        first = cols[0]
+        values = pc.unique(first)
+        hits = [v for v in values.to_pylist() if v.strip().casefold() == header_key[0]]
+        if hits:
+            maybe |= pc.is_in(first, value_set=pa.array(hits, pa.string())).to_numpy(
+                zero_copy_only=False
+            )
+    drop_row = np.zeros(n, dtype=bool)
+    for i in np.flatnonzero(maybe):
+        cells = [col[int(i)].as_py() for col in cols]
+        if is_padding_record(cells) or [c.strip().casefold() for c in cells] == header_key:
+            drop_row[i] = True
+    kept = np.flatnonzero(~drop_row)
+    if drop_row.any():
+        table = table.take(pa.array(kept))
+        cols = table.columns
+    names: list[str | None] = []
+    taken: set[str] = set()
+    for j, h in enumerate(header):
+        if not h:
+            has_data = any(v.strip() for v in pc.unique(cols[j]).to_pylist())
+            name = f"#{j + 1}" if has_data else None
+        else:
+            name, k = h, 1
+            while name in taken:
+                k += 1
+                name = f"{h}#{k}"
+        if name is not None:
+            taken.add(name)
+        names.append(name)
+    drop = {normalise_label(d) for d in drop_columns}
+    keep = [j for j, nm in enumerate(names) if nm is not None and normalise_label(nm) not in drop]
+    cells = table.select(keep)
+    return RawTable(
+        file=file,
+        columns=[names[j] for j in keep],  # type: ignore[misc]
+        rows=ArrowRows(cells),
+        lines=(kept + first_line).tolist(),
+        header_line=header_line,
+        blank_rows=int(drop_row.sum()),
+        preamble_rows=preamble_rows,
+        extra_cells={},
+        duplicate_headers=duplicate_positions(header_cells),
+        arrow=cells,
+    )
+
+
 def read_csv_text(file: str, text: str, spec: ReaderSpec, header_hints: set[str]) -> RawTable:
     """Parse decoded CSV text into a RawTable (see the module docstring).
+
+    Files whose records are one per line and as wide as the header are parsed by pyarrow
+    (:func:`_read_csv_arrow`); the others by Python's ``csv`` module, record by record.
 
     Raises:
         FileRejected: ``file.no_header`` when no header record is found.
     """
     delim, quote = sniff_dialect(text, spec.delimiter)
+    table = _read_csv_arrow(file, text, delim, quote, spec, header_hints)
+    if table is None:
+        table = _read_csv_python(file, text, delim, quote, spec, header_hints)
+    table.delimiter = delim
+    return table
+
+
+def _read_csv_python(
+    file: str, text: str, delim: str, quote: str, spec: ReaderSpec, header_hints: set[str]
+) -> RawTable:
+    """Python's ``csv`` module, record by record: any CSV, with line-exact errors.
+
+    Raises:
+        FileRejected: ``file.no_header``, ``file.unbalanced_quote``, ``file.field_too_large``,
+            ``file.unreadable``.
+    """
     records = _records(text, delim, quote, file)
     cells_only = [r for _, r in records]
     if spec.header_row is not None:
@@ -422,9 +628,7 @@ def read_csv_text(file: str, text: str, spec: ReaderSpec, header_hints: set[str]
             )
         idx = found
     check_quotes(file, records[idx + 1 :], delim, len(records[idx][1]))
-    table = shape_table(file, records, idx, spec.header_rows, spec.drop_columns)
-    table.delimiter = delim
-    return table
+    return shape_table(file, records, idx, spec.header_rows, spec.drop_columns)
 
 
 def _cell_text(value: object) -> str:
@@ -438,14 +642,30 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def _text_column(col):
+    """A Parquet column as non-null text cells, each as :func:`_cell_text` writes it: strings,
+    integers, dates and decimals converted in Arrow (the same text), other types value by
+    value; a null is ``""``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = col.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return pc.fill_null(col.cast(pa.string()), "")
+    if pa.types.is_integer(t) or pa.types.is_date32(t) or pa.types.is_decimal(t):
+        return pc.fill_null(col.cast(pa.string()), "")
+    return pa.array([_cell_text(v) for v in col.to_pylist()], pa.string())
+
+
 def read_parquet_file(file: str, path: Path, spec: ReaderSpec) -> RawTable:
     """Read a Parquet file as text cells: every column, each value as text (dates ISO 8601,
-    decimals exactly as stored); ``lines`` are 1-based row numbers, ``header_line`` 0 (the
-    schema is the header).
+    decimals exactly as stored, whole floats without ``.0``, null as empty); ``lines`` are
+    1-based row numbers, ``header_line`` 0 (the schema is the header).
 
     Raises:
         FileRejected: ``file.unreadable`` when the file is not valid Parquet.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
@@ -453,9 +673,10 @@ def read_parquet_file(file: str, path: Path, spec: ReaderSpec) -> RawTable:
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError...
         raise FileRejected(file, "file.unreadable", f"not a readable Parquet file: {exc}") from None
     header = [str(n) for n in table.column_names]
-    columns = [[_cell_text(v) for v in col.to_pylist()] for col in table.columns]
-    records = [(0, header)] + [(i + 1, [col[i] for col in columns]) for i in range(table.num_rows)]
-    return shape_table(file, records, 0, 1, spec.drop_columns)
+    cells = pa.table(
+        [_text_column(c) for c in table.columns], names=[f"c{j}" for j in range(len(header))]
+    )
+    return shape_arrow(file, header, 0, cells, 1, 0, spec.drop_columns)
 
 
 def read_fixed_width_text(

@@ -94,13 +94,10 @@ def map_columns(table: RawTable, source: SourceSpec, domain: DomainSpec) -> Colu
         if spec.required and f not in fields and f not in source.constants
     ]
     ignored = {normalise_label(c) for c in source.ignore_columns}
-    idx = {c: i for i, c in enumerate(table.columns)}
     unexpected = [
         c
         for c in table.columns
-        if c not in used
-        and normalise_label(c) not in ignored
-        and any(r[idx[c]].strip() for r in table.rows)
+        if c not in used and normalise_label(c) not in ignored and table.column_has_data(c)
     ]
     return ColumnMap(fields=fields, missing_required=missing, unexpected=unexpected)
 
@@ -148,7 +145,7 @@ def stage_table(
 
     ``person_key_secret`` is needed for domains carrying National Insurance numbers (payroll,
     employment); the plain number is replaced by ``person_key`` and dropped from the frame."""
-    raw = pd.DataFrame(table.rows, columns=table.columns, dtype="string")
+    raw = table.frame()
     n = len(raw)
     staged = pd.DataFrame({"source_line": pd.Series(table.lines, dtype="int64")})
     from_sheet = table.sheet is not None
