@@ -116,8 +116,9 @@ _COLUMN_KWARGS = ("column", "column_A", "column_B", "column_list", "column_set")
 
 
 def _columns_read(frame: pd.DataFrame, expectations: list[dict]) -> pd.DataFrame:
-    """The batch cut to the columns the suite reads, plus ``source_line``: GX fingerprints and
-    indexes the whole frame it is given, and a staged frame carries every raw and typed column.
+    """The batch cut to the columns the suite reads, plus ``source_line``, nullable floats as
+    NumPy floats: GX fingerprints and indexes the whole frame it is given, and a staged frame
+    carries every raw and typed column.
     A column the suite names but the frame lacks stays absent, so its expectation fails as it
     would on the whole frame. Row count and order are unchanged."""
     wanted: list[str] = ["source_line"] if "source_line" in frame.columns else []
@@ -127,7 +128,14 @@ def _columns_read(frame: pd.DataFrame, expectations: list[dict]) -> pd.DataFrame
             for name in [value] if isinstance(value, str) else list(value or []):
                 if name in frame.columns and name not in wanted:
                     wanted.append(name)
-    return frame[wanted] if wanted else frame
+    out = frame[wanted] if wanted else frame
+    # Nullable floats (Float64) as NumPy float64, <NA> as NaN: GX compares NumPy numbers in one
+    # vectorised step but calls Python per value on extension dtypes; both count NaN and <NA>
+    # as missing, so the verdicts are the same.
+    floats = [c for c in out.columns if str(out[c].dtype) == "Float64"]
+    if floats:
+        out = out.assign(**{c: out[c].astype("float64") for c in floats})
+    return out
 
 
 def run_suite(

@@ -66,3 +66,12 @@ def test_known_values_through_the_series_function() -> None:
         "-1234567.00",
         None,
     ]
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(texts=st.lists(st.one_of(pieces, st.none()), max_size=12), comma=st.booleans())
+def test_series_function_equals_the_parser_value_by_value(texts, comma: bool) -> None:
+    """parse_amounts reads the common shapes in Arrow and the rest with the parser: together
+    exactly parse_amount_text, position by position (None and blank give None)."""
+    got = parse_amounts(pd.Series(texts, dtype="string"), comma).tolist()
+    assert got == [parse_amount_text(t, comma) for t in texts]
