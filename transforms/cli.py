@@ -110,13 +110,15 @@ def load(
     if not ids:
         err.print("name one or more source ids, or --all")
         raise typer.Exit(2)
-    summaries = []
     with _progress() as progress, pipeline.StagePool(workers) as pool:
         task = progress.add_task("loading sources", total=len(ids))
-        for sid in ids:
-            progress.update(task, description=f"loading {sid}")
-            summaries.extend(pipeline.load_source(settings, sid, pool))
+
+        def done(source_id: str, _summaries: list[dict]) -> None:
+            progress.update(task, description=f"published {source_id}")
             progress.advance(task)
+
+        # the next source stages on the workers while this one publishes
+        summaries = pipeline.load_sources(settings, ids, pool, on_source=done)
     if marts:
         pipeline.build_marts(settings)
     else:

@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -847,6 +848,52 @@ def load_source(
     return summaries
 
 
+def load_sources(
+    settings: Settings,
+    source_ids: list[str],
+    pool: StagePool | None = None,
+    on_source: Callable[[str, list[dict[str, Any]]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`load_source` for several sources, publishing one while the next is staged.
+
+    Each source is pulled and its files handed to ``pool``'s workers; while they stage, the
+    previous source's loads are published (the one writer is this process, so staging, which
+    never opens the warehouse, runs beside it). Sources are published in the order given, each
+    after all its files are staged, exactly as one :func:`load_source` after another would.
+
+    Args:
+        settings: where the landing folders, work files and warehouse are.
+        source_ids: registry source ids, in publishing order.
+        pool: the staging workers (``None``: stage in this process, nothing overlaps).
+        on_source: called after each source is published, with its id and load summaries.
+
+    Returns:
+        Every load summary (see :func:`publish`), in order.
+
+    Raises:
+        whatever :func:`stage` or :func:`publish` raised (a defect; bad input is a rejection).
+    """
+    pool = pool if pool is not None else StagePool(1)
+    out: list[dict[str, Any]] = []
+
+    def finish(source_id: str, handle: Any) -> None:
+        summaries = publish(settings, pool.collect(handle))
+        alert_owners(settings, summaries)
+        out.extend(summaries)
+        if on_source is not None:
+            on_source(source_id, summaries)
+
+    pending: tuple[str, Any] | None = None
+    for sid in source_ids:
+        handle = pool.submit(settings, pull(settings, sid))
+        if pending is not None:
+            finish(*pending)
+        pending = (sid, handle)
+    if pending is not None:
+        finish(*pending)
+    return out
+
+
 def stage_all(settings: Settings, archived: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """:func:`stage` each archived file in turn; the refs in file order."""
     return [ref for a in archived for ref in stage(settings, a)]
@@ -893,10 +940,24 @@ class StagePool:
         Raises:
             whatever :func:`stage` raised for a file (a defect; bad input is a rejection).
         """
-        if self._executor is None or len(archived) <= 1:
+        return self.collect(self.submit(settings, archived))
+
+    def submit(self, settings: Settings, archived: list[dict[str, Any]]) -> Any:
+        """Start staging ``archived`` on the workers and return at once with a handle for
+        :meth:`collect` (with one worker, the files are staged here, before returning)."""
+        if self._executor is None:
             return stage_all(settings, archived)
-        futures = [self._executor.submit(stage, settings, a) for a in archived]
-        return [ref for f in futures for ref in f.result()]
+        return [self._executor.submit(stage, settings, a) for a in archived]
+
+    def collect(self, handle: Any) -> list[dict[str, Any]]:
+        """The refs of a :meth:`submit`, in file order, once every file is staged.
+
+        Raises:
+            whatever :func:`stage` raised for a file.
+        """
+        if self._executor is None:
+            return handle
+        return [ref for f in handle for ref in f.result()]
 
 
 # ------------------------------------------------------------------------------------ reports

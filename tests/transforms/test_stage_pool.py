@@ -53,3 +53,79 @@ def test_two_workers_stage_what_one_does(tmp_path):
     assert [x[1] for x in one] == ["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"]
     assert [x[3:6] for x in one] == [(41, 40, 1), (42, 41, 1), (43, 42, 1), (44, 43, 1)]
     assert all(x[7] == [(5, ["spend.amount_valid"])] for x in one)
+
+
+def _second_source(settings) -> None:
+    """A second body (DWP) with two files, each with one quarantined row."""
+    folder = settings.landing / "dwp"
+    folder.mkdir(parents=True)
+    for m in (5, 6):
+        rows = [
+            LINE.replace("HMRC", "DWP").format(d=1 + i, m=m, i=i, a=f"{26000 + i}.00")
+            for i in range(20)
+        ]
+        rows[2] = rows[2].replace("26002.00", "n/a")
+        (folder / f"spend_2025_{m:02d}.csv").write_text(HEADER + "".join(rows), encoding="cp1252")
+
+
+def _warehouse(settings) -> list[tuple]:
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return (
+            con.execute(
+                "select source_id, period, status, rows_read, rows_published, rows_quarantined "
+                "from ops.load_log order by all"
+            ).fetchall()
+            + con.execute(
+                "select source_id, count(*), sum(amount_gbp) from core.fct_spend group by 1 order by 1"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+
+
+def test_load_sources_publishes_one_source_while_the_next_stages(tmp_path, monkeypatch):
+    dwp = {**SPEND_SOURCE, "source_id": "dwp__spend", "body": "dwp"}
+    dwp["pull"] = {**SPEND_SOURCE["pull"], "path": "dwp"}
+    ids = ["hmrc__spend", "dwp__spend"]
+    one = make_home(tmp_path / "one", [SPEND_SOURCE, dwp])
+    two = make_home(tmp_path / "two", [SPEND_SOURCE, dwp])
+    for s in (one, two):
+        _files(s)
+        _second_source(s)
+    for sid in ids:  # one source after another, in this process
+        pipeline.load_source(one, sid)
+
+    events: list[str] = []
+    real_publish, real_submit = pipeline.publish, pipeline.StagePool.submit
+
+    def publish(settings, refs):
+        events.append("publish " + refs[0]["source_id"])
+        return real_publish(settings, refs)
+
+    def submit(self, settings, archived):
+        events.append("submit " + archived[0]["source_id"])
+        return real_submit(self, settings, archived)
+
+    monkeypatch.setattr(pipeline, "publish", publish)
+    monkeypatch.setattr(pipeline.StagePool, "submit", submit)
+    seen = []
+    with pipeline.StagePool(2) as pool:
+        summaries = pipeline.load_sources(two, ids, pool, lambda sid, s: seen.append((sid, len(s))))
+    # DWP's files were handed to the workers before HMRC's loads were published
+    assert events == [
+        "submit hmrc__spend",
+        "submit dwp__spend",
+        "publish hmrc__spend",
+        "publish dwp__spend",
+    ]
+    assert seen == [("hmrc__spend", 4), ("dwp__spend", 2)]
+    assert [s["rows_quarantined"] for s in summaries] == [1, 1, 1, 1, 1, 1]
+    assert _warehouse(two) == _warehouse(one)
+    # 4 HMRC files of 41..44 rows and 2 DWP files of 20 rows, one row of each quarantined
+    assert [r[1:] for r in _warehouse(two)[-2:]] == [
+        (2 * 19, sum(26000 + i for i in range(20) if i != 2) * 2),
+        (40 + 41 + 42 + 43, sum(25000 + i for m in (1, 2, 3, 4) for i in range(40 + m) if i != 3)),
+    ]
