@@ -128,3 +128,13 @@ def test_sources_check_names_unknown_body_bad_schedule_and_pattern(tmp_path):
     assert "ministry-of-magic__spend.yaml: body: 'ministry-of-magic' is not a body_code" in out
     assert "ministry-of-magic__spend.yaml: schedule: 'every tuesday-ish' is neither" in out
     assert "ministry-of-magic__spend.yaml: pull.pattern:" in out
+
+
+def test_precision_and_recall_print_rounded_down_to_four_places():
+    from transforms.cli import _ratio
+
+    assert _ratio(972454 / (972454 + 36)) == "0.9999"  # 0.99996 would round up to 1.0000
+    assert _ratio(1.0) == "1.0000"
+    assert _ratio(0.95) == "0.9500"
+    assert _ratio(0.29) == "0.2900"  # 0.29 * 10_000 is 2899.9999999999995 in binary
+    assert _ratio(None) == ""

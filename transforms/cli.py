@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import sys
 import time
 from typing import Annotated
@@ -350,17 +351,25 @@ def evaluate() -> None:
     for col in ("measure", "kind", "TP", "FP", "FN", "precision", "recall"):
         table.add_column(col)
     for s in scores:
-        fmt = lambda v: "" if v is None else f"{v:.3f}"  # noqa: E731
         table.add_row(
             s.measure,
             s.kind,
             str(s.true_positives),
             str(s.false_positives),
             str(s.false_negatives),
-            fmt(s.precision),
-            fmt(s.recall),
+            _ratio(s.precision),
+            _ratio(s.recall),
         )
-    console.print(table)
+    # piped or captured output is not cut to 80 columns: every measure and kind stays readable
+    console.print(table, width=None if console.is_terminal else 132)
+
+
+def _ratio(value: float | None) -> str:
+    """A precision or recall to four places, rounded down: only an exact 1 prints as 1.0000
+    (36 false pairs in 972,490 would round up to it)."""
+    if value is None:
+        return ""
+    return f"{math.floor(value * 10_000 + 1e-9) / 10_000:.4f}"  # 0.29 * 10_000 is 2899.99...
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1759,7 +1759,7 @@ def generate(
                 write_file(path, fl, t, m, "ap")
                 record(b, "ap", path, len(t["entity"]))
                 ap_lines[(b.code, mi)] = len(t["entity"])
-        _write_ap_truth(gt, ctx, layouts, info, dups, mnf, rows_of)
+        summary.ground_truth.update(_write_ap_truth(gt, ctx, layouts, info, dups, mnf, rows_of))
     # people on two payrolls
     tp = (
         [
@@ -1824,7 +1824,9 @@ def generate(
 
 def _write_ap_truth(
     gt: Path, ctx: _Ctx, layouts: dict, info: dict, dups: list[dict], mnf: list[dict], rows_of: dict
-) -> None:
+) -> dict[str, int]:
+    """Write the accounts-payable truth files; returns the rows written per file name."""
+    written: dict[str, int] = {}
     bms, positions, allv, inv_no, suppliers = (
         info[k] for k in ("bms", "positions", "allv", "inv_no", "suppliers")
     )
@@ -1884,7 +1886,9 @@ def _write_ap_truth(
     ]
     for name, items in (("duplicate_payments.csv", dups), ("must_not_flag.csv", mnf)):
         rr = rows(items)
-        _write_truth_csv(gt / name, cols, {c: [r[c] for r in rr] for c in cols} if rr else {})
+        written[name] = _write_truth_csv(
+            gt / name, cols, {c: [r[c] for r in rr] for c in cols} if rr else {}
+        )
     # the true supplier of every line
     sid, fname, line, sup = [], [], [], []
     for (bi, mi), rws in rows_of.items():
@@ -1895,7 +1899,7 @@ def _write_ap_truth(
         fname.append(_const(_file_path(ctx.out_dir, b, "ap", ctx.months[mi]).name, n))
         line.append(pa.array(fl.first_data_line + positions[rws], pa.int64()))
         sup.append(_take([s.supplier_id for s in suppliers], allv["sup"][rws]))
-    _write_truth_csv(
+    written["suppliers.csv"] = _write_truth_csv(
         gt / "suppliers.csv",
         ["source_id", "file_name", "source_line", "supplier_id"],
         {
@@ -1905,3 +1909,4 @@ def _write_ap_truth(
             "supplier_id": pa.concat_arrays(sup),
         },
     )
+    return written

@@ -539,3 +539,20 @@ def test_chance_near_duplicates_are_separated_by_a_penny() -> None:
     # body 3: three in a row: 5.00 / 5.01 / 5.02 (the third moves twice).
     assert amount.tolist() == [1000, 1001, 1000, 1000, 1099, 1101, 500, 501, 502]
     assert changed == 5  # 1 + 1 + (2 then 1)
+
+
+def test_summary_counts_every_ground_truth_file(tmp_path: Path) -> None:
+    s = generate(tmp_path, CONFIG, ["hmrc", "dwp"], MONTHS[:1], SEED, scale=0.05)
+    files = sorted(p.name for p in (tmp_path / "ground_truth").iterdir())
+    assert sorted(s.ground_truth) == files == [
+        "duplicate_payments.csv",
+        "faults.csv",
+        "function_staff.csv",
+        "must_not_flag.csv",
+        "people_on_two_payrolls.csv",
+        "suppliers.csv",
+    ]
+    for name, n in s.ground_truth.items():
+        with (tmp_path / "ground_truth" / name).open(encoding="utf-8", newline="") as fh:
+            assert n == len(list(csv.reader(fh))) - 1, name
+    assert s.ground_truth["suppliers.csv"] == s.rows(domain="ap") > 0
