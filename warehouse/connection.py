@@ -68,6 +68,13 @@ def duckdb_settings() -> dict[str, str]:
     return out
 
 
+#: The writer's own settings. Every commit is durable in the write-ahead log either way; by
+#: default DuckDB also checkpoints (rewrites the changed row groups into the file) whenever the
+#: log passes 16 MB, which a 65,000-row payroll load does: its COMMIT took 0.26-0.35 s instead
+#: of 0.06 s. :func:`writing` checkpoints once when the session ends.
+WRITER_SETTINGS = {"checkpoint_threshold": "1GB"}
+
+
 def connect_writer(path: Path) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the warehouse for writing, with the schema applied.
 
@@ -77,7 +84,7 @@ def connect_writer(path: Path) -> duckdb.DuckDBPyConnection:
     a second, and every publish opens the writer.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), config=duckdb_settings())
+    con = duckdb.connect(str(path), config={**duckdb_settings(), **WRITER_SETTINGS})
     digest = schema_digest()
     try:
         row = con.execute("select digest from ops.schema_applied").fetchone()

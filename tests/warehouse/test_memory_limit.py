@@ -17,6 +17,10 @@ def test_writer_and_reader_default_to_two_gigabytes(tmp_path, monkeypatch):
     path = tmp_path / "w.duckdb"
     con = connection.connect_writer(path)
     assert _limit(con) == "1.8 GiB"  # DuckDB prints 2 GB (10^9 bytes) in GiB
+    # the writer checkpoints when its session ends, not at every 16 MB of log
+    assert (
+        con.execute("select current_setting('checkpoint_threshold')").fetchone()[0] == "953.6 MiB"
+    )
     con.execute("checkpoint")
     con.close()
     reader = connection.connect_reader(path)
