@@ -304,10 +304,15 @@ def _spend(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResol
     # A labelled totals or page-footer row ("Grand Total: 10 payments", "Page 1 of 1") is only
     # one when it has no valid payment date: DWP's expense type "TOTAL SUPPLIES & SERVICES" on a
     # dated payment line is a real payment.
+    # (the label is looked for only on rows with no date, supplier or reference: a handful)
+    maybe = staged["payment_date"].isna() & blank("supplier_name") & blank("transaction_number")
     labelled = pd.Series(False, index=staged.index)
-    for col in [c[:-5] for c in staged.columns if c.endswith("__raw")]:
-        labelled |= staged[f"{col}__raw"].fillna("").str.match(_TOTAL_LABEL)
-    labelled &= staged["payment_date"].isna() & blank("supplier_name") & blank("transaction_number")
+    if maybe.any():
+        rows = staged.loc[maybe]
+        hit = pd.Series(False, index=rows.index)
+        for col in [c for c in rows.columns if c.endswith("__raw")]:
+            hit |= rows[col].fillna("").str.match(_TOTAL_LABEL).astype(bool)
+        labelled.loc[rows.index] = hit
     staged["is_totals_row"] = (footer | labelled).astype(bool)
     # Optional typed columns (invoice date, net and VAT amounts): a filled-in value that does
     # not parse is a broken row (spend.optional_values_parse), never a silent NULL.
