@@ -679,6 +679,38 @@ def read_parquet_file(file: str, path: Path, spec: ReaderSpec) -> RawTable:
     return shape_arrow(file, header, 0, cells, 1, 0, spec.drop_columns)
 
 
+# What str.strip() removes from ASCII text (str.isspace): the Arrow path below takes ASCII text
+# only, so its trimming is the Python reader's exactly (lines are split by str.splitlines()).
+_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def _read_fixed_width_arrow(
+    file: str, text: str, bounds: list[tuple[int, int]], spec: ReaderSpec, header_hints: set[str]
+) -> RawTable | None:
+    """The fast path of :func:`read_fixed_width_text`: columns cut and trimmed in Arrow compute.
+
+    Answers only for ASCII text where no line has text beyond the last column (an extra cell)
+    and the header is found among the first lines; otherwise ``None``, and the Python reader
+    reads the file."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not bounds or not text.isascii():
+        return None
+    lines = pa.array(text.splitlines(), pa.string())
+    end = bounds[-1][1]
+    beyond = pc.utf8_trim(pc.utf8_slice_codeunits(lines, end), _ASCII_SPACE)
+    if pc.any(pc.not_equal(beyond, "")).as_py():
+        return None
+    cols = [pc.utf8_trim(pc.utf8_slice_codeunits(lines, a, b), _ASCII_SPACE) for a, b in bounds]
+    head = [[c[i].as_py() for c in cols] for i in range(min(len(lines), HEADER_SEARCH_RECORDS))]
+    found = find_header(head, header_hints, 1)
+    if found is None:
+        return None
+    table = pa.table([c.slice(found + 1) for c in cols], names=[f"c{j}" for j in range(len(cols))])
+    return shape_arrow(file, head[found], found + 1, table, found + 2, found, spec.drop_columns)
+
+
 def read_fixed_width_text(
     file: str, text: str, spec: ReaderSpec, header_hints: set[str]
 ) -> RawTable:
@@ -694,6 +726,23 @@ def read_fixed_width_text(
     for w in widths:
         bounds.append((start, start + w))
         start += w
+    fast = _read_fixed_width_arrow(file, text, bounds, spec, header_hints)
+    return (
+        fast
+        if fast is not None
+        else _read_fixed_width_python(file, text, bounds, spec, header_hints)
+    )
+
+
+def _read_fixed_width_python(
+    file: str, text: str, bounds: list[tuple[int, int]], spec: ReaderSpec, header_hints: set[str]
+) -> RawTable:
+    """Line by line in Python: any text, an extra cell kept where a line runs past the columns.
+
+    Raises:
+        FileRejected: ``file.no_header`` when no header record is found.
+    """
+    start = bounds[-1][1] if bounds else 0
     records = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         cells = [line[a:b].strip() for a, b in bounds]

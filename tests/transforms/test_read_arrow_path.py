@@ -170,3 +170,69 @@ def test_parquet_cells_are_the_text_of_each_value(tmp_path):
         [" x ", "-3", "2024-12-01", "", "", "", ""],
     ]
     assert t.lines == [1, 2, 3] and t.header_line == 0 and t.blank_rows == 0
+
+
+FW_CELL = st.text(alphabet=list("ab 0.£-1\t\u00a0"), max_size=5)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    data=st.data(),
+    widths=st.lists(st.integers(1, 6), min_size=2, max_size=4),
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
+)
+def test_fixed_width_arrow_path_equals_python_reader_whenever_it_answers(data, widths, newline):
+    """Lines of fixed-width cells (sometimes non-ASCII, sometimes running past the last
+    column): the Arrow path answers for ASCII text with nothing beyond the columns, and then
+    gives exactly the Python reader's table."""
+    from transforms.read import _read_fixed_width_arrow, _read_fixed_width_python
+
+    bounds, start = [], 0
+    for w in widths:
+        bounds.append((start, start + w))
+        start += w
+    names = ["Date", "Supplier", "Amount", "Expense Type"][: len(widths)]
+    header = "".join(n[:w].ljust(w) for n, w in zip(names, widths, strict=False))
+    hints = {normalise_label(n[:w]) for n, w in zip(names, widths, strict=False)}
+    body = data.draw(
+        st.lists(
+            st.lists(FW_CELL, min_size=len(widths), max_size=len(widths)).map(
+                lambda cells: "".join(c[:w].ljust(w) for c, w in zip(cells, widths, strict=True))
+            )
+            | st.text(alphabet=list("ab 01\u00a0"), max_size=start + 3),
+            max_size=8,
+        )
+    )
+    pre = data.draw(st.lists(st.text(alphabet=list("ab 1"), max_size=8), max_size=2))
+    text = newline.join([*pre, header, *body]) + newline
+    fast = _read_fixed_width_arrow("f.txt", text, bounds, SPEC, hints)
+    if fast is None:
+        return
+    try:
+        slow = _read_fixed_width_python("f.txt", text, bounds, SPEC, hints)
+    except FileRejected as exc:
+        slow = exc
+    _same(fast, slow)
+
+
+def test_fixed_width_arrow_path_on_a_plain_file():
+    from transforms.read import _read_fixed_width_arrow, _read_fixed_width_python
+
+    text = "PAYROLL EXTRACT\nDate      Supplier  Amount\n01/04/2025A Ltd        5.00\n\n02/04/2025B Ltd       -6.10\n"
+    bounds = [(0, 10), (10, 20), (20, 30)]
+    fast = _read_fixed_width_arrow("f.txt", text, bounds, SPEC, HINTS)
+    assert fast is not None and fast.arrow is not None
+    _same(fast, _read_fixed_width_python("f.txt", text, bounds, SPEC, HINTS))
+    assert fast.rows == [["01/04/2025", "A Ltd", "5.00"], ["02/04/2025", "B Ltd", "-6.10"]]
+    assert fast.lines == [3, 5] and fast.blank_rows == 1 and fast.header_line == 2
+    # a line running past the last column, or a non-ASCII character: the Python reader's
+    assert (
+        _read_fixed_width_arrow(
+            "f.txt", text + "03/04/2025C Ltd           7.00 extra\n", bounds, SPEC, HINTS
+        )
+        is None
+    )
+    assert (
+        _read_fixed_width_arrow("f.txt", text.replace("A Ltd", "Á Ltd"), bounds, SPEC, HINTS)
+        is None
+    )
