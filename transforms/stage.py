@@ -107,9 +107,14 @@ def _typed(field_type: str, raw: pd.Series, source: SourceSpec, from_sheet: bool
     if field_type == "amount":
         parsed = parse_amounts(raw, comma)
         if from_sheet:
-            # Spreadsheet cells hold binary floats (32489663.800000004): round to pence.
-            fallback = raw.map(lambda t: _round_pence(parse_number_text(t)))
-            parsed = parsed.where(parsed.notna(), fallback)
+            # Spreadsheet cells hold binary floats (32489663.800000004): round to pence (only
+            # where the amount parser said no, once per distinct text).
+            missing = parsed.isna()
+            if missing.any():
+                fallback = map_distinct(
+                    raw[missing], lambda t: _round_pence(parse_number_text(t))
+                )
+                parsed = parsed.where(~missing, fallback.reindex(parsed.index))
         return parsed
     if field_type == "date":
         return parse_dates(raw, source.values.date_formats)

@@ -168,3 +168,24 @@ def test_clean_code_keeps_leading_zeros_and_width() -> None:
 def test_clean_text_trims_nbsp() -> None:
     raw = pd.Series(["\u00a0Café Lumière Ltd\u00a0", "  "], dtype="string")
     assert _values(clean_text(raw)) == ["Café Lumière Ltd", None]
+
+
+def test_spreadsheet_amounts_fall_back_to_floats_rounded_to_pence():
+    """A workbook cell holds a binary float (32489663.800000004): where the amount parser says
+    no, the number is taken when it is pounds and pence give or take float noise; a third
+    decimal (12.345) stays unparseable, as in a CSV."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from transforms.stage import _typed
+
+    source = SimpleNamespace(values=SimpleNamespace(decimal_comma=False))
+    raw = pd.Series(
+        ["32489663.800000004", "12.345", "1,234.50", "", "abc", "7", "0.1000000001"],
+        dtype="string",
+    )
+    sheet = _typed("amount", raw, source, from_sheet=True).tolist()
+    assert sheet == ["32489663.80", None, "1234.50", None, None, "7.00", "0.10"]
+    csv = _typed("amount", raw, source, from_sheet=False).tolist()
+    assert csv == [None, None, "1234.50", None, None, "7.00", None]
