@@ -72,6 +72,7 @@ def test_load_status_and_sql(tmp_path):
     env = _env(settings)
     loaded = runner.invoke(app, ["load", "hmrc__spend"], env=env)
     assert loaded.exit_code == 0, loaded.output
+    assert "marts rebuilt:" in loaded.output
     status = runner.invoke(app, ["status", "--format", "csv"], env=env)
     assert status.exit_code == 0
     header, row = status.output.splitlines()

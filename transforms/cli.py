@@ -121,12 +121,15 @@ def load(
         # the next source stages on the workers while this one publishes
         summaries = pipeline.load_sources(settings, ids, pool, on_source=done)
     if marts:
-        pipeline.build_marts(settings)
+        counts = pipeline.build_marts(settings)
+        after = f"marts rebuilt: {len(counts)} tables, {sum(counts.values()):,} rows"
     else:
         from warehouse.connection import refresh_snapshot
 
         refresh_snapshot(settings.warehouse, force=True)  # new core with the old marts, as asked
+        after = "marts not rebuilt (--no-marts): analysts see the new core with the old marts"
     _print_summaries(summaries)
+    console.print(after)
 
 
 def _print_summaries(summaries: list[dict]) -> None:
