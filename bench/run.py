@@ -1005,6 +1005,8 @@ def _gb(b: int | None) -> str:
 
 
 def render(res: dict) -> str:
+    from transforms.evaluate import format_ratio
+
     c, p = res["ceiling"], res["pipeline"]
     g = res["generate"]
     rows = [("Figure", "Value", "Target (issue 6)")]
@@ -1106,8 +1108,7 @@ def render(res: dict) -> str:
         )
     allq = [x for x in p["scores"] if x["kind"] == "all"]
     for x in allq:
-        pr = "" if x["precision"] is None else f"{x['precision']:.3f}"
-        rc = "" if x["recall"] is None else f"{x['recall']:.3f}"
+        pr, rc = format_ratio(x["precision"]), format_ratio(x["recall"])
         rows.append((f"P / R {x['measure']}", f"{pr} / {rc}", "unchanged"))
     w = [max(len(r[i]) for r in rows) for i in range(3)]
     out = [f"| {' | '.join(r[i].ljust(w[i]) for i in range(3))} |" for r in rows]

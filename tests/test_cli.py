@@ -120,8 +120,13 @@ def test_sql_without_warehouse_says_how_to_build_it(tmp_path):
 
 
 def test_sources_check_names_unknown_body_bad_schedule_and_pattern(tmp_path):
-    bad = dict(SPEND_SOURCE, body="ministry-of-magic", source_id="ministry-of-magic__spend",
-               schedule="every tuesday-ish", pull={"path": "mom", "pattern": "../../etc/pass*"})
+    bad = dict(
+        SPEND_SOURCE,
+        body="ministry-of-magic",
+        source_id="ministry-of-magic__spend",
+        schedule="every tuesday-ish",
+        pull={"path": "mom", "pattern": "../../etc/pass*"},
+    )
     settings = make_home(tmp_path, [bad])
     result = runner.invoke(app, ["sources", "check"], env=_env(settings))
     assert result.exit_code == 1
@@ -132,7 +137,7 @@ def test_sources_check_names_unknown_body_bad_schedule_and_pattern(tmp_path):
 
 
 def test_precision_and_recall_print_rounded_down_to_four_places():
-    from transforms.cli import _ratio
+    from transforms.evaluate import format_ratio as _ratio
 
     assert _ratio(972454 / (972454 + 36)) == "0.9999"  # 0.99996 would round up to 1.0000
     assert _ratio(1.0) == "1.0000"

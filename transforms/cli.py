@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import math
 import sys
 import time
 from typing import Annotated
@@ -348,6 +347,7 @@ def evaluate() -> None:
     """Precision and recall of every mart and of quarantine against the planted ground truth
     of the generated extracts; stored in ops.evaluation."""
     from transforms.evaluate import evaluate as run_evaluation
+    from transforms.evaluate import format_ratio
 
     scores = run_evaluation(Settings.from_env())
     table = Table(title="Evaluation against planted ground truth")
@@ -360,19 +360,11 @@ def evaluate() -> None:
             str(s.true_positives),
             str(s.false_positives),
             str(s.false_negatives),
-            _ratio(s.precision),
-            _ratio(s.recall),
+            format_ratio(s.precision),
+            format_ratio(s.recall),
         )
     # piped or captured output is not cut to 80 columns: every measure and kind stays readable
     console.print(table, width=None if console.is_terminal else 132)
-
-
-def _ratio(value: float | None) -> str:
-    """A precision or recall to four places, rounded down: only an exact 1 prints as 1.0000
-    (36 false pairs in 972,490 would round up to it)."""
-    if value is None:
-        return ""
-    return f"{math.floor(value * 10_000 + 1e-9) / 10_000:.4f}"  # 0.29 * 10_000 is 2899.99...
 
 
 if __name__ == "__main__":  # pragma: no cover

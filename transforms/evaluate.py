@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,14 @@ from transforms.errors import NgssError
 from transforms.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def format_ratio(value: float | None) -> str:
+    """A precision or recall to four places, rounded down: only an exact 1 prints as 1.0000
+    (36 false pairs in 972,490 would round up to it). ``None`` (nothing to measure) is ``""``."""
+    if value is None:
+        return ""
+    return f"{math.floor(value * 10_000 + 1e-9) / 10_000:.4f}"  # 0.29 * 10_000 is 2899.99...
 
 
 @dataclass

@@ -522,21 +522,21 @@ def test_a_million_payroll_rows(tmp_path: Path) -> None:
 
 
 def test_chance_near_duplicates_are_separated_by_a_penny() -> None:
-    """Unplanted lines of one body and supplier never share an amount within a week: the
-    later line gets a penny more (two if that makes a whole pound), until none is left."""
+    """Unplanted lines to one supplier never share an amount within 12 days (a week of the
+    near-duplicate rule plus the 5 days a planted copy may follow its line), whatever the body:
+    the later line gets a penny more (two if that makes a whole pound), until none is left."""
     import numpy as np
 
     from transforms.generate import _separate_chance_duplicates
 
     d = np.datetime64("2025-03-03", "D")
-    body = np.array([0, 0, 0, 1, 2, 2, 3, 3, 3])
-    sup = np.array([5, 5, 5, 5, 7, 7, 9, 9, 9])
-    pay = np.array([d, d + 3, d + 20, d + 1, d, d + 7, d, d + 1, d + 2])
+    sup = np.array([5, 5, 5, 6, 7, 7, 9, 9, 9])
+    pay = np.array([d, d + 12, d + 25, d + 1, d, d + 7, d, d + 1, d + 2])
     amount = np.array([1000, 1000, 1000, 1000, 1099, 1099, 500, 500, 500], dtype=np.int64)
-    changed = _separate_chance_duplicates(body, sup, amount, pay)
-    # body 0: the line 3 days later moves; 20 days later and body 1 (another body) stay.
-    # body 2: 10.99 + 1p would be 11.00, a whole pound, so 11.01.
-    # body 3: three in a row: 5.00 / 5.01 / 5.02 (the third moves twice).
+    changed = _separate_chance_duplicates(sup, amount, pay)
+    # supplier 5: 12 days later moves; 25 days later is 13 after that one and stays; another
+    # supplier (6) stays. Supplier 7: 10.99 + 1p would be 11.00, a whole pound, so 11.01.
+    # Supplier 9: three in a row: 5.00 / 5.01 / 5.02 (the third moves twice).
     assert amount.tolist() == [1000, 1001, 1000, 1000, 1099, 1101, 500, 501, 502]
     assert changed == 5  # 1 + 1 + (2 then 1)
 
@@ -544,14 +544,18 @@ def test_chance_near_duplicates_are_separated_by_a_penny() -> None:
 def test_summary_counts_every_ground_truth_file(tmp_path: Path) -> None:
     s = generate(tmp_path, CONFIG, ["hmrc", "dwp"], MONTHS[:1], SEED, scale=0.05)
     files = sorted(p.name for p in (tmp_path / "ground_truth").iterdir())
-    assert sorted(s.ground_truth) == files == [
-        "duplicate_payments.csv",
-        "faults.csv",
-        "function_staff.csv",
-        "must_not_flag.csv",
-        "people_on_two_payrolls.csv",
-        "suppliers.csv",
-    ]
+    assert (
+        sorted(s.ground_truth)
+        == files
+        == [
+            "duplicate_payments.csv",
+            "faults.csv",
+            "function_staff.csv",
+            "must_not_flag.csv",
+            "people_on_two_payrolls.csv",
+            "suppliers.csv",
+        ]
+    )
     for name, n in s.ground_truth.items():
         with (tmp_path / "ground_truth" / name).open(encoding="utf-8", newline="") as fh:
             assert n == len(list(csv.reader(fh))) - 1, name
