@@ -29,6 +29,7 @@ import codecs
 import csv
 import io
 import logging
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -315,6 +316,37 @@ def flatten_header(rows: list[list[str]]) -> list[str]:
     ]
 
 
+def _column_names(
+    header: list[str], has_data: Callable[[int], bool], drop_columns: tuple[str, ...]
+) -> tuple[list[str | None], list[int]]:
+    """Name each column of a trimmed header and choose the columns kept.
+
+    An empty header cell over a column where ``has_data(j)`` is true becomes ``#<j+1>``, over
+    an empty column ``None`` (padding, dropped); a repeated name gets ``#2``, ``#3`` in order of
+    position; names in ``drop_columns`` (compared with ``normalise_label``) are not kept.
+
+    Returns:
+        ``(names, keep)``: a name or ``None`` per position, and the positions kept, in order.
+    """
+    names: list[str | None] = []
+    taken: set[str] = set()
+    for j, h in enumerate(header):
+        if not h:
+            name = f"#{j + 1}" if has_data(j) else None
+        else:
+            name, k = h, 1
+            while name in taken:  # "Amount", "Amount#2", "Amount" -> the third is "Amount#3"
+                k += 1
+                name = f"{h}#{k}"
+        if name is not None:
+            taken.add(name)
+        names.append(name)
+    drop = {normalise_label(d) for d in drop_columns}
+    return names, [
+        j for j, n in enumerate(names) if n is not None and normalise_label(n) not in drop
+    ]
+
+
 def shape_table(
     file: str,
     records: list[tuple[int, list[str]]],
@@ -362,21 +394,7 @@ def shape_table(
             unknown.discard(j)
         if not unknown:
             break
-    names: list[str | None] = []
-    taken: set[str] = set()
-    for j, h in enumerate(header):
-        if not h:
-            name = f"#{j + 1}" if has_data[j] else None
-        else:
-            name, k = h, 1
-            while name in taken:  # "Amount", "Amount#2", "Amount" -> the third is "Amount#3"
-                k += 1
-                name = f"{h}#{k}"
-        if name is not None:
-            taken.add(name)
-        names.append(name)
-    drop = {normalise_label(d) for d in drop_columns}
-    keep = [j for j, n in enumerate(names) if n is not None and normalise_label(n) not in drop]
+    names, keep = _column_names(header, lambda j: has_data[j], drop_columns)
     rows: list[list[str]] = []
     lines: list[int] = []
     extra: dict[int, list[str]] = {}
@@ -551,22 +569,11 @@ def shape_arrow(
     if drop_row.any():
         table = table.take(pa.array(kept))
         cols = table.columns
-    names: list[str | None] = []
-    taken: set[str] = set()
-    for j, h in enumerate(header):
-        if not h:
-            has_data = any(v.strip() for v in pc.unique(cols[j]).to_pylist())
-            name = f"#{j + 1}" if has_data else None
-        else:
-            name, k = h, 1
-            while name in taken:
-                k += 1
-                name = f"{h}#{k}"
-        if name is not None:
-            taken.add(name)
-        names.append(name)
-    drop = {normalise_label(d) for d in drop_columns}
-    keep = [j for j, nm in enumerate(names) if nm is not None and normalise_label(nm) not in drop]
+    names, keep = _column_names(
+        header,
+        lambda j: any(v.strip() for v in pc.unique(cols[j]).to_pylist()),
+        drop_columns,
+    )
     cells = table.select(keep)
     return RawTable(
         file=file,
