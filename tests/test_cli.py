@@ -144,3 +144,12 @@ def test_precision_and_recall_print_rounded_down_to_four_places():
     assert _ratio(0.95) == "0.9500"
     assert _ratio(0.29) == "0.2900"  # 0.29 * 10_000 is 2899.9999999999995 in binary
     assert _ratio(None) == ""
+
+
+def test_status_and_sql_refuse_an_unknown_format(tmp_path):
+    settings = make_home(tmp_path)
+    env = _env(settings)
+    for args in (["status", "--format", "json"], ["sql", "select 1", "--format", "json"]):
+        result = runner.invoke(app, args, env=env)
+        assert result.exit_code == 2
+        assert "--format must be table or csv, not 'json'" in result.output

@@ -173,7 +173,7 @@ def status(
     fmt: Annotated[str, typer.Option("--format", help="table or csv")] = "table",
 ) -> None:
     """Last load per source: rows read, published, quarantined, status."""
-
+    _check_format(fmt)
     settings = Settings.from_env()
     con = open_reader_or_exit(settings)
     try:
@@ -192,6 +192,13 @@ def open_reader_or_exit(settings: Settings):
     except FileNotFoundError as exc:
         err.print(str(exc))
         raise typer.Exit(1) from None
+
+
+def _check_format(fmt: str) -> None:
+    """Exit 2 naming the choices unless ``fmt`` is ``table`` or ``csv``."""
+    if fmt not in ("table", "csv"):
+        err.print(f"--format must be table or csv, not {fmt!r}")
+        raise typer.Exit(2)
 
 
 def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
@@ -216,9 +223,7 @@ def sql(
     """Run a read-only query against the warehouse."""
     import duckdb
 
-    if fmt not in ("table", "csv"):
-        err.print("--format must be table or csv")
-        raise typer.Exit(2)
+    _check_format(fmt)
     settings = Settings.from_env()
     con = open_reader_or_exit(settings)
     try:
