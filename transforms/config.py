@@ -129,8 +129,8 @@ class ReaderSpec(_Frozen):
     format: Literal["csv", "excel", "parquet", "fixed_width"] = "csv"
     encoding: str = "auto"
     delimiter: str = "auto"
-    header_row: int | None = None
-    header_rows: int = 1
+    header_row: int | None = Field(default=None, ge=1)
+    header_rows: int = Field(default=1, ge=1)
     sheets: tuple[str, ...] | None = None
     drop_columns: tuple[str, ...] = ()
     widths: tuple[int, ...] | None = None

@@ -476,7 +476,9 @@ def _read_csv_arrow(
     header_line, header_cells, data_pos, header_end = head[idx]
     width = len(header_cells)
     rest = text[data_pos:]
-    if width < 1 or not rest.strip():
+    # pyarrow drops a byte-order mark that opens its input; Python's csv keeps it as text (a
+    # BOM in the middle of a file: two exports joined), so such a file is not for this path
+    if width < 1 or not rest.strip() or rest.startswith("\ufeff"):
         return None
     names = [f"c{j}" for j in range(width)]
     try:

@@ -236,3 +236,20 @@ def test_fixed_width_arrow_path_on_a_plain_file():
         _read_fixed_width_arrow("f.txt", text.replace("A Ltd", "Á Ltd"), bounds, SPEC, HINTS)
         is None
     )
+
+
+def test_a_byte_order_mark_opening_the_first_record_goes_to_the_python_reader():
+    """pyarrow drops a U+FEFF that opens its input; the Python reader keeps it as text, so the
+    ragged row below is quarantined there (found by a helper trying to break the Arrow path)."""
+    text = 'Date,Supplier,Amount\r\n\ufeff"01/04/2025,A",B,1.00\r\n02/04/2025,C,2.00\r\n'
+    fast, slow = _both(text)
+    assert fast is None
+    assert slow.rows[0] == ['\ufeff"01/04/2025', 'A"', "B"] and slow.extra_cells == {2: ["1.00"]}
+
+
+@pytest.mark.parametrize("options", [{"header_row": 0}, {"header_row": -1}, {"header_rows": 0}])
+def test_header_row_and_rows_start_at_one(options):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        ReaderSpec(**options)
