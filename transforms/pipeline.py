@@ -839,13 +839,9 @@ def build_marts(settings: Settings) -> dict[str, int]:
 def load_source(
     settings: Settings, source_id: str, pool: StagePool | None = None
 ) -> list[dict[str, Any]]:
-    """Pull, stage and publish one source outside Airflow (CLI ``ngss load``); with ``pool``,
-    the source's files are staged on its worker processes."""
-    archived = pull(settings, source_id)
-    refs = pool.stage(settings, archived) if pool is not None else stage_all(settings, archived)
-    summaries = publish(settings, refs)
-    alert_owners(settings, summaries)
-    return summaries
+    """Pull, stage and publish one source outside Airflow (:func:`load_sources` of one); with
+    ``pool``, the source's files are staged on its worker processes."""
+    return load_sources(settings, [source_id], pool)
 
 
 def load_sources(
