@@ -111,30 +111,11 @@ def map_distinct(values: pd.Series, fn, dtype: str = "object") -> pd.Series:
 #: decimal comma ``1.234,56``. Anything else goes through :func:`parse_amount_text`, and both
 #: give the same answer (tests/transforms/test_parse_fast_path.py).
 _PLAIN = r"0|[1-9][0-9]{0," + str(MAX_INTEGER_DIGITS - 1) + "}"
-_FAST_AMOUNT = re.compile(
-    r"^(-?)£?(" + _PLAIN + r"|[1-9][0-9]{0,2}(?:,[0-9]{3}){1,4})\.([0-9]{2})$"
-)
-_FAST_AMOUNT_COMMA = re.compile(
-    r"^(-?)£?(" + _PLAIN + r"|[1-9][0-9]{0,2}(?:\.[0-9]{3}){1,4}),([0-9]{2})$"
-)
 
 
-def _amount_text(decimal_comma: bool):
-    """:func:`parse_amount_text` for one convention, with the fast path above."""
-    fast, sep = (_FAST_AMOUNT_COMMA, ".") if decimal_comma else (_FAST_AMOUNT, ",")
-
-    def one(text: str) -> str | None:
-        m = fast.match(text)
-        if m is None:
-            return parse_amount_text(text, decimal_comma)
-        out = f"{m[2].replace(sep, '')}.{m[3]}"
-        return f"-{out}" if m[1] and out != "0.00" else out
-
-    return one
-
-
-def _arrow_amount_pattern(decimal_comma: bool) -> str:
-    """:data:`_FAST_AMOUNT` (or its decimal-comma twin) with named groups, for pyarrow (RE2)."""
+def _fast_amount_pattern(decimal_comma: bool) -> str:
+    """The common shapes above as one pattern with groups ``neg``, ``int`` and ``frac``, in the
+    syntax both Python's ``re`` and pyarrow's RE2 read."""
     sep, point = (r"\.", ",") if decimal_comma else (",", r"\.")
     return (
         r"^(?P<neg>-?)£?(?P<int>"
@@ -145,6 +126,24 @@ def _arrow_amount_pattern(decimal_comma: bool) -> str:
         + point
         + r"(?P<frac>[0-9]{2})$"
     )
+
+
+_FAST_AMOUNT = re.compile(_fast_amount_pattern(False))
+_FAST_AMOUNT_COMMA = re.compile(_fast_amount_pattern(True))
+
+
+def _amount_text(decimal_comma: bool):
+    """:func:`parse_amount_text` for one convention, with the fast path above."""
+    fast, sep = (_FAST_AMOUNT_COMMA, ".") if decimal_comma else (_FAST_AMOUNT, ",")
+
+    def one(text: str) -> str | None:
+        m = fast.match(text)
+        if m is None:
+            return parse_amount_text(text, decimal_comma)
+        out = f"{m['int'].replace(sep, '')}.{m['frac']}"
+        return f"-{out}" if m["neg"] and out != "0.00" else out
+
+    return one
 
 
 def parse_amounts(values: pd.Series, decimal_comma: bool = False) -> pd.Series:
@@ -159,7 +158,7 @@ def parse_amounts(values: pd.Series, decimal_comma: bool = False) -> pd.Series:
     import pyarrow.compute as pc
 
     arr = pa.array(values.astype("string").fillna(""), type=pa.string())
-    groups = pc.extract_regex(arr, _arrow_amount_pattern(decimal_comma))
+    groups = pc.extract_regex(arr, _fast_amount_pattern(decimal_comma))
     matched = pc.fill_null(pc.is_valid(groups), False)
     whole = pc.replace_substring(pc.struct_field(groups, "int"), "." if decimal_comma else ",", "")
     out = pc.binary_join_element_wise(whole, pc.struct_field(groups, "frac"), ".")
