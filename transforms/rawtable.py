@@ -36,6 +36,14 @@ def duplicate_positions(header: list[str]) -> dict[str, list[int]]:
     return {name: pos for name, pos in seen.items() if len(pos) > 1}
 
 
+def column_has_text(column) -> bool:
+    """True when some cell of an Arrow column of strings holds more than whitespace (as
+    ``str.strip`` sees it: each distinct value is tested once)."""
+    import pyarrow.compute as pc
+
+    return any(v.strip() for v in pc.unique(column).to_pylist())
+
+
 class ArrowRows(Sequence):
     """The rows of an Arrow table of text cells, as lists of ``str``, made one at a time on
     demand: a table the Arrow reader produced keeps its cells in columns, and only the rows
@@ -118,20 +126,17 @@ class RawTable:
             return pd.DataFrame(self.rows, columns=self.columns, dtype="string")
         if not self.columns:
             return pd.DataFrame(index=range(self.arrow.num_rows))
-        out = self.arrow.rename_columns([f"c{j}" for j in range(len(self.columns))]).to_pandas(
+        # (the column names are unique: repeats are numbered by the reader)
+        return self.arrow.rename_columns(list(self.columns)).to_pandas(
             types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get
         )
-        out.columns = list(self.columns)
-        return out
 
     def column_has_data(self, name: str) -> bool:
         """True when some cell of column ``name`` holds more than whitespace."""
         j = self.columns.index(name)
         if self.arrow is None:
             return any(r[j].strip() for r in self.rows)
-        import pyarrow.compute as pc
-
-        return any(v.strip() for v in pc.unique(self.arrow.column(j)).to_pylist())
+        return column_has_text(self.arrow.column(j))
 
 
 @dataclass

@@ -41,6 +41,7 @@ from transforms.rawtable import (
     ArrowRows,
     RawTable,
     SheetRejected,
+    column_has_text,
     duplicate_positions,
     is_padding_record,
 )
@@ -571,11 +572,7 @@ def shape_arrow(
     if drop_row.any():
         table = table.take(pa.array(kept))
         cols = table.columns
-    names, keep = _column_names(
-        header,
-        lambda j: any(v.strip() for v in pc.unique(cols[j]).to_pylist()),
-        drop_columns,
-    )
+    names, keep = _column_names(header, lambda j: column_has_text(cols[j]), drop_columns)
     cells = table.select(keep)
     return RawTable(
         file=file,
@@ -659,9 +656,15 @@ def _text_column(col):
     import pyarrow.compute as pc
 
     t = col.type
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return pc.fill_null(col.cast(pa.string()), "")
-    if pa.types.is_integer(t) or pa.types.is_date32(t) or pa.types.is_decimal(t):
+    # types whose Arrow cast to text is the text _cell_text writes
+    same_text = (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_date32(t)
+        or pa.types.is_decimal(t)
+    )
+    if same_text:
         return pc.fill_null(col.cast(pa.string()), "")
     return pa.array([_cell_text(v) for v in col.to_pylist()], pa.string())
 
