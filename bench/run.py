@@ -478,7 +478,8 @@ def phase_pipeline(work: Path, gen_info: dict, profile_out: Path | None, workers
     timers = Timers()
     timers.wrap(read, "read_file", "read")
     timers.wrap(stage_mod, "stage_table", "normalise (stage_table)")
-    timers.wrap(validate, "validate_batch", "validate (GX run_suite)")
+    # every GX run, alone (validate_batch) or over several files (validate_batches)
+    timers.wrap(validate, "_gx_run", "validate (GX runs)")
     # raw JSON is built lazily, only for quarantined rows, with their reasons
     label = "quarantine rows: raw JSON and reasons"
     timers.wrap(pipeline, "_quarantine_records", label)
@@ -555,7 +556,7 @@ def phase_pipeline(work: Path, gen_info: dict, profile_out: Path | None, workers
     inner = [
         "read",
         "normalise (stage_table)",
-        "validate (GX run_suite)",
+        "validate (GX runs)",
         "quarantine rows: raw JSON and reasons",
         "find period",
         "write work files (_finish)",

@@ -129,3 +129,46 @@ def test_load_sources_publishes_one_source_while_the_next_stages(tmp_path, monke
         (2 * 19, sum(26000 + i for i in range(20) if i != 2) * 2),
         (40 + 41 + 42 + 43, sum(25000 + i for m in (1, 2, 3, 4) for i in range(40 + m) if i != 3)),
     ]
+
+
+def _work_files(refs: list[dict]) -> list[tuple]:
+    """Each load's verdicts and GX documents as written, the combined-run note aside."""
+    import json
+    from pathlib import Path
+
+    out = []
+    for r in refs:
+        work = Path(r["work_dir"])
+        docs = json.loads((work / "gx_results.json").read_text(encoding="utf-8"))
+        notes = [d["meta"].pop("ngss_batch", None) for d in docs]
+        for d in docs:
+            d["meta"].pop("batch_markers", None)
+        out.append((json.loads((work / "validation.json").read_text(encoding="utf-8")), docs))
+        out.append(notes)
+    return out
+
+
+def test_files_validated_together_keep_their_own_results(tmp_path):
+    """stage_all folds the four files' row suites into one GX run; each load's rows, verdicts
+    and GX documents are what staging the file alone gives (batch_rows=0: one run per file)."""
+    settings = make_home(tmp_path, [SPEND_SOURCE])
+    _files(settings)
+    archived = pipeline.pull(settings, "hmrc__spend")
+    alone_refs = pipeline.stage_all(settings, archived, batch_rows=0)
+    alone = (_summary(alone_refs, settings), _work_files(alone_refs))
+    together_refs = pipeline.stage_all(settings, archived)
+    together = (_summary(together_refs, settings), _work_files(together_refs))
+    assert together[0] == alone[0]
+    verdicts_alone, verdicts_together = alone[1][0::2], together[1][0::2]
+    assert verdicts_together == verdicts_alone
+    # the file suite runs per file; the spend.row suite ran once for the four files
+    assert alone[1][1::2] == [[None, None]] * 4
+    assert together[1][1::2] == [
+        [None, {"frames": 4, "position": k, "rows": 40 + m}] for k, m in enumerate((1, 2, 3, 4))
+    ]
+    # each load's own failing line: line 5 (row 3, amount "TBC"), in each file's own document
+    for validation, docs in verdicts_together:
+        (amount,) = [v for v in validation if v["rule_id"] == "spend.amount_valid"]
+        assert (amount["success"], amount["unexpected_count"]) == (False, 1)
+        (row_doc,) = [d for d in docs if d["suite_name"] == "spend.row"]
+        assert row_doc["statistics"]["unsuccessful_expectations"] == 1
