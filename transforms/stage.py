@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -152,7 +153,8 @@ def stage_table(
     employment); the plain number is replaced by ``person_key`` and dropped from the frame."""
     raw = table.frame()
     n = len(raw)
-    staged = pd.DataFrame({"source_line": pd.Series(table.lines, dtype="int64")})
+    lines = pd.Series(table.lines, dtype="int64")
+    data: dict[str, Any] = {"source_line": lines.values}
     from_sheet = table.sheet is not None
     for field, spec in domain.fields.items():
         if field in columns.fields:
@@ -161,9 +163,11 @@ def stage_table(
             series = pd.Series([source.constants[field]] * n, dtype="string")
         else:
             series = pd.Series([""] * n, dtype="string")
-        staged[field] = _typed(spec.type, series, source, from_sheet).values
-        staged[f"{field}__raw"] = series.values
-    staged["has_extra_cells"] = staged["source_line"].isin(list(table.extra_cells)).astype(bool)
+        data[field] = _typed(spec.type, series, source, from_sheet).values
+        data[f"{field}__raw"] = series.values
+    data["has_extra_cells"] = lines.isin(list(table.extra_cells)).astype(bool).values
+    # one frame from all the columns (inserting them one by one costs a copy of the index each)
+    staged = pd.DataFrame(data)
     if "ni_number" in domain.fields:
         if person_key_secret is None:
             raise ValueError(
