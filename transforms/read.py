@@ -709,12 +709,21 @@ def _read_fixed_width_arrow(
 
     if not bounds or not text.isascii():
         return None
-    lines = pa.array(text.splitlines(), pa.string())
+    text_lines = pa.array(text.splitlines(), pa.string())
     end = bounds[-1][1]
-    beyond = pc.utf8_trim(pc.utf8_slice_codeunits(lines, end), _ASCII_SPACE)
-    if pc.any(pc.not_equal(beyond, "")).as_py():
+    longer = pc.filter(text_lines, pc.greater(pc.utf8_length(text_lines), end))
+    if len(longer) and pc.any(
+        pc.not_equal(pc.utf8_trim(pc.utf8_slice_codeunits(longer, end), _ASCII_SPACE), "")
+    ).as_py():
         return None
-    cols = [pc.utf8_trim(pc.utf8_slice_codeunits(lines, a, b), _ASCII_SPACE) for a, b in bounds]
+    # ASCII: a character is a byte, so the columns are cut as bytes (binary_slice is several
+    # times faster than utf8_slice_codeunits) and cast back to text. (binary_slice with no stop
+    # fails in pyarrow 26 on some arrays, "Negative buffer resize": every cut here has a stop.)
+    lines = text_lines.cast(pa.binary())
+    cols = [
+        pc.ascii_trim(pc.binary_slice(lines, a, b).cast(pa.string()), _ASCII_SPACE)
+        for a, b in bounds
+    ]
     head = [[c[i].as_py() for c in cols] for i in range(min(len(lines), HEADER_SEARCH_RECORDS))]
     found = find_header(head, header_hints, 1)
     if found is None:
