@@ -6,16 +6,26 @@
 the way an operator does: the public REST API (``/api/v2``) to create pools, unpause, trigger and
 backfill, and the metadata database (read-only) to see task-instance history.
 
-Metadata DB: SQLite. Airflow 3.3 no longer refuses SQLite with the LocalExecutor (the old
-"cannot use SQLite with the LocalExecutor" check is gone; ``airflow standalone`` itself forces
-the LocalExecutor on SQLite): since Airflow 3 task processes never open the metadata DB, they
-talk to the API server's Execution API, so only the scheduler, DAG processor and API server
-write it. The file is switched to write-ahead logging after ``db migrate`` (readers, such as this
-test's polling and the API server's GETs, then never block a writer): a CI run on a loaded
-machine once had the API server answer HTTP 500 "Database error" to a trigger while the file
-was in rollback-journal mode. A trigger answered with a 5xx is repeated when it created no run.
-Production should keep Airflow's metadata in PostgreSQL; SQLite is for this throw-away
-deployment only.
+Metadata DB: PostgreSQL, as Airflow runs in production. A throw-away PostgreSQL 16 server from the
+``pgserver`` wheel (it bundles the server binaries: nothing to install on the machine) keeps its
+data directory in ``<root>/postgres``, listens only on a Unix socket in that directory (no TCP
+port) and trusts local connections; Airflow gets a database of its own, ``airflow``. Airflow's
+sync engine connects with psycopg2 (``postgresql+psycopg2://postgres:@/airflow?host=<socket
+dir>``) and its async engine with asyncpg (the same URL as ``postgresql+asyncpg``); this module's
+own reads use psycopg2 in read-only sessions. Run as root, pgserver runs the server as a system
+user ``pgserver`` that it creates (``useradd``) and opens read and traverse permission on the
+data directory's parent folders (pytest's ``/tmp/pytest-of-root`` included, which any pytest
+session starting meanwhile makes 0700 again: :meth:`AirflowStack.stop` opens it once more so
+``pg_ctl stop``, run as that user, reaches the data directory). :meth:`AirflowStack.stop` ends
+the Airflow processes, then stops the server (pgserver's ``atexit`` hook stops it too if the test
+process exits without ``stop``).
+
+The deployment ran on SQLite before: SQLite has no row locks (Airflow's ``with_row_locks`` is a
+no-op there), so the API server creating a backfill and the scheduler examining the same runs
+raced on ``dag_run`` (a CI run's scheduler died on "UPDATE statement on table 'dag_run' expected
+to update 1 row(s); 0 were matched"), and a writer meeting another's lock got "database is
+locked" (HTTP 5xx answers to triggers and backfills, which the test then had to repeat).
+PostgreSQL's row locks serialise those writers as in production, so no REST call is repeated.
 
 Authentication: the simple auth manager with ``simple_auth_manager_all_admins`` (every request
 is an admin; this is a loopback-only throw-away deployment), and one JWT secret shared by the
@@ -30,15 +40,24 @@ import os
 import secrets
 import signal
 import socket
-import sqlite3
 import subprocess
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import psycopg2
+
+with warnings.catch_warnings():
+    # pgserver asks platformdirs for a runtime folder (for its lock file) when imported; without
+    # XDG_RUNTIME_DIR (CI, containers) platformdirs warns and uses /tmp/runtime-<uid>: harmless
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    import pgserver
+    from pgserver.utils import ensure_prefix_permissions
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
@@ -55,8 +74,8 @@ LOCK_PATTERNS = (
     "write-write conflict",
     "Catalog write-write conflict",
 )
-#: The SQLite metadata DB's own lock error (counted and reported, not a DuckDB error).
-SQLITE_LOCK_PATTERNS = ("database is locked",)
+#: Airflow's database in the stack's PostgreSQL server.
+DATABASE = "airflow"
 
 
 def free_port() -> int:
@@ -78,14 +97,22 @@ class AirflowStack:
     parallelism: int = 4
     port: int = field(default_factory=free_port)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    postgres: pgserver.PostgresServer | None = None
 
     @property
     def home(self) -> Path:
         return self.root / "airflow"
 
     @property
-    def db_path(self) -> Path:
-        return self.home / "airflow.db"
+    def pgdata(self) -> Path:
+        return self.root / "postgres"
+
+    @property
+    def db_uri(self) -> str:
+        """libpq URI of Airflow's database (``postgresql://postgres:@/airflow?host=<socket dir>``);
+        the server must be running."""
+        assert self.postgres is not None, "PostgreSQL not started"
+        return self.postgres.get_uri(DATABASE)
 
     @property
     def log_dir(self) -> Path:
@@ -110,10 +137,10 @@ class AirflowStack:
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
-                # SQLite's default 5 s wait for the write lock: a longer one (60 s was tried) turns
-                # a moment of lock contention inside the API server into a minute-long stall in
-                # which task processes' Execution API calls time out
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db_path}",
+                # the Unix socket is named by the host= query parameter, which both drivers
+                # (psycopg2, asyncpg) read; the async URL is the one Airflow would derive, spelt out
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.sqlalchemy_uri("psycopg2"),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": self.sqlalchemy_uri("asyncpg"),
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.port),
                 "AIRFLOW__API__WORKERS": "1",
@@ -133,10 +160,16 @@ class AirflowStack:
         )
         return env
 
+    def sqlalchemy_uri(self, driver: str) -> str:
+        scheme, rest = self.db_uri.split(":", 1)
+        assert scheme == "postgresql", self.db_uri
+        return f"{scheme}+{driver}:{rest}"
+
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 180) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.start_postgres()
         env = self.env()
         self._env = env
         subprocess.run(
@@ -147,11 +180,6 @@ class AirflowStack:
             stderr=subprocess.STDOUT,
             timeout=timeout,
         )
-        # Write-ahead logging (persistent in the file): readers (this test's polling, the API
-        # server's GETs) no longer block the scheduler's writes, and writes do not block reads.
-        with contextlib.closing(sqlite3.connect(self.db_path, timeout=60)) as con:
-            mode = con.execute("pragma journal_mode=wal").fetchone()[0]
-        assert mode == "wal", mode
         for name, cmd in (
             ("api-server", ["api-server"]),
             ("dag-processor", ["dag-processor"]),
@@ -175,8 +203,32 @@ class AirflowStack:
                 raise TimeoutError(f"API server not up after {timeout}s: {self.tail('api-server')}")
             time.sleep(1)
 
+    def start_postgres(self) -> None:
+        """Start the stack's PostgreSQL server (a new data directory) and create Airflow's
+        database in it."""
+        self.pgdata.mkdir(parents=True, exist_ok=False)
+        self.postgres = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        con = psycopg2.connect(self.postgres.get_uri())
+        try:
+            con.autocommit = True  # CREATE DATABASE cannot run in a transaction
+            with con.cursor() as cur:
+                cur.execute(f"create database {DATABASE}")
+        finally:
+            con.close()
+
     def stop(self) -> None:
-        """SIGTERM each process group this stack started, then SIGKILL what is left."""
+        """SIGTERM each process group this stack started, then SIGKILL what is left; then stop
+        the PostgreSQL server (also when ending the processes failed)."""
+        try:
+            self._stop_procs()
+        finally:
+            if self.postgres is not None:
+                if self.postgres.system_user is not None:  # run as root: see the module docstring
+                    ensure_prefix_permissions(self.pgdata)
+                self.postgres.cleanup()  # cleanup_mode "stop": pg_ctl stop, the data stays
+                self.postgres = None
+
+    def _stop_procs(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -202,20 +254,8 @@ class AirflowStack:
 
     # ------------------------------------------------------------------ REST API
     def api(self, method: str, path: str, body: Any = None, timeout: float = 60) -> Any:
-        """One REST call. GET and PATCH (idempotent here: reads, pause flags, pools) are repeated
-        on a 5xx, which on SQLite metadata means a moment of lock contention (at most 10
-        times, 2 s apart); a POST is never repeated here (see :meth:`trigger`,
-        :meth:`backfill`)."""
-        for attempt in range(10):
-            try:
-                return self._call(method, path, body, timeout)
-            except RuntimeError as exc:
-                if method not in ("GET", "PATCH") or "HTTP 5" not in str(exc) or attempt == 9:
-                    raise
-                time.sleep(2)
-        raise AssertionError("unreachable")
-
-    def _call(self, method: str, path: str, body: Any, timeout: float) -> Any:
+        """One REST call, never repeated: an HTTP error raises :class:`RuntimeError` (a 5xx with
+        the API server's log tail)."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
             self.base_url + path,
@@ -263,32 +303,12 @@ class AirflowStack:
         self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": True})
 
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
-        """Trigger one run of ``dag_id`` now and return its run id. A "Database error" answer
-        (SQLite busy beyond its timeout) is repeated only when it created no run, so a retry
-        never makes two runs (at most 10 times, 3 s apart)."""
+        """Trigger one run of ``dag_id`` now and return its run id."""
         body = {"logical_date": None, "conf": conf or {}}
-        for attempt in range(10):
-            before = self._run_ids(dag_id)
-            try:
-                return self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"]
-            except RuntimeError as exc:
-                if "HTTP 5" not in str(exc) or attempt == 9:
-                    raise
-                new = self._run_ids(dag_id) - before
-                if new:  # committed before the error: that run is the one asked for
-                    assert len(new) == 1, new
-                    return new.pop()
-                time.sleep(3)
-        raise AssertionError("unreachable")
-
-    def _run_ids(self, dag_id: str) -> set[str]:
-        return {r for (r,) in self.query("select run_id from dag_run where dag_id = ?", (dag_id,))}
+        return self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"]
 
     def backfill(self, dag_id: str, from_date: str, to_date: str, reprocess: str = "none") -> int:
-        """Create a backfill. On SQLite, Airflow answers HTTP 503 ("Database is locked") while the
-        scheduler holds a write lock, or HTTP 500 when only its audit-log insert met the lock
-        after the backfill was committed: the request is repeated (at most 20 times, 3 s
-        apart) only when no new backfill of the DAG exists, so a retry never makes two."""
+        """Create a backfill of ``dag_id`` (at most 4 runs at once) and return its id."""
         body = {
             "dag_id": dag_id,
             "from_date": from_date,
@@ -298,50 +318,31 @@ class AirflowStack:
             "run_backwards": False,
             "dag_run_conf": {},
         }
-        for attempt in range(20):
-            before = self._backfill_ids(dag_id)
-            try:
-                return self.api("POST", "/api/v2/backfills", body)["id"]
-            except RuntimeError as exc:
-                if "HTTP 5" not in str(exc) or attempt == 19:
-                    raise
-                # a 500 can come after the backfill was committed (Airflow's audit-log insert
-                # meeting SQLite's lock): then that backfill is the one asked for
-                new = self._backfill_ids(dag_id) - before
-                if new:
-                    assert len(new) == 1, new
-                    return new.pop()
-                time.sleep(3)
-        raise AssertionError("unreachable")
-
-    def _backfill_ids(self, dag_id: str) -> set[int]:
-        # committed rows only: after a 503 the REST listing once showed a backfill that the
-        # failed request never committed (GET by its id then answered 404)
-        return {b for (b,) in self.query("select id from backfill where dag_id = ?", (dag_id,))}
+        return self.api("POST", "/api/v2/backfills", body)["id"]
 
     # ------------------------------------------------------------------ metadata DB (read-only)
     @contextlib.contextmanager
-    def db(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30)
+    def db(self) -> Iterator[psycopg2.extensions.connection]:
+        """A read-only, autocommit connection to Airflow's database (each statement sees what
+        was committed when it started; no transaction is left open between polls)."""
+        con = psycopg2.connect(self.db_uri)
         try:
+            con.set_session(readonly=True, autocommit=True)
             yield con
         finally:
             con.close()
 
-    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        for attempt in range(20):
-            try:
-                with self.db() as con:
-                    return con.execute(sql, params).fetchall()
-            except sqlite3.OperationalError as exc:  # locked by a writer for a moment
-                if "locked" not in str(exc) or attempt == 19:
-                    raise
-                time.sleep(0.25)
-        return []
+    def query(self, sql: str, params: tuple | dict = ()) -> list[tuple]:
+        """Rows of one statement (psycopg2 placeholders: ``%s``; a list parameter is an array,
+        for ``= any(%s)``)."""
+        with self.db() as con, con.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
 
     def running_count(self, task_id: str) -> int:
         return self.query(
-            "select count(*) from task_instance where task_id = ? and state = 'running'", (task_id,)
+            "select count(*) from task_instance where task_id = %s and state = 'running'",
+            (task_id,),
         )[0][0]
 
     def wait_runs(
@@ -354,14 +355,13 @@ class AirflowStack:
         """Wait until no run of ``dag_ids`` is queued or running (and each has one); while
         waiting, record in ``sample['stage']`` the most ``stage`` task instances seen running
         at once. Returns ``{dag_id: [state of each run]}``."""
-        marks = ",".join("?" * len(dag_ids))
         deadline = time.monotonic() + timeout
         while True:
             self._check_alive()
             if sample is not None:
                 sample["stage"] = max(sample.get("stage", 0), self.running_count("stage"))
             rows = self.query(
-                f"select dag_id, state from dag_run where dag_id in ({marks})", tuple(dag_ids)
+                "select dag_id, state from dag_run where dag_id = any(%s)", (list(dag_ids),)
             )
             states: dict[str, list[str]] = {d: [] for d in dag_ids}
             for dag_id, state in rows:
@@ -379,7 +379,7 @@ class AirflowStack:
         rows = []
         for table in ("task_instance", "task_instance_history"):
             rows += self.query(
-                f"select start_date, end_date from {table} where task_id = ? and dag_id like ? "
+                f"select start_date, end_date from {table} where task_id = %s and dag_id like %s "
                 "and start_date is not null and end_date is not null",
                 (task_id, dag_prefix + "%"),
             )
@@ -396,7 +396,7 @@ class AirflowStack:
         """Every line of every log under the stack's home matching ``patterns``."""
         hits = []
         for path in sorted(self.home.rglob("*")):
-            if not path.is_file() or path.suffix in {".db", ".db-wal", ".db-shm"}:
+            if not path.is_file():
                 continue
             with contextlib.suppress(OSError):
                 for line in path.read_text(errors="replace").splitlines():

@@ -2,8 +2,8 @@
 
 One throw-away deployment (``tests/scheduler/stack.py``): ``airflow scheduler``,
 ``airflow dag-processor`` and ``airflow api-server`` as subprocesses, LocalExecutor with
-parallelism 4, SQLite metadata, the project's ``dags/`` folder, the ``duckdb_writer`` pool with one
-slot. Its registry is the project's, cut down to the sources used here (parsing is faster), with
+parallelism 4, PostgreSQL metadata, the project's ``dags/`` folder, the ``duckdb_writer`` pool with
+one slot. Its registry is the project's, cut down to the sources used here (parsing is faster), with
 the parallel-load sources set to ``schedule: null`` (so unpausing them does not add the
 scheduler's own run for the latest month next to the one the test triggers).
 
@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.scheduler.stack import SQLITE_LOCK_PATTERNS, AirflowStack
+from tests.scheduler.stack import AirflowStack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("scheduler")]
 
@@ -181,7 +181,7 @@ def settle_marts(stack: AirflowStack, timeout: float = 600) -> None:
         quiet = 0
         while quiet < 3:  # three quiet polls: no marts run queued or running
             active = stack.query(
-                "select count(*) from dag_run where dag_id = ? and state not in ('success', 'failed')",
+                "select count(*) from dag_run where dag_id = %s and state not in ('success', 'failed')",
                 (MARTS,),
             )[0][0]
             quiet = 0 if active else quiet + 1
@@ -190,7 +190,7 @@ def settle_marts(stack: AirflowStack, timeout: float = 600) -> None:
             "select max(end_date) from task_instance where task_id = 'publish'"
         )[0][0]
         rows = stack.query(
-            "select state from dag_run where dag_id = ? and start_date > ? order by start_date",
+            "select state from dag_run where dag_id = %s and start_date > %s order by start_date",
             (MARTS, last_publish),
         )
         if rows:
@@ -228,17 +228,15 @@ def test_parallel_loads(deployment):
     sequential = sequential_load(seq_home, config, PARALLEL_SOURCES)
 
     lock_errors = stack.lock_errors()
-    sqlite_locks = stack.lock_errors(SQLITE_LOCK_PATTERNS)
     overlap = stack.max_overlap("stage", "ngss_load__")
     publish_overlap = stack.max_overlap("publish", "ngss_load__")
-    marts_runs = stack.query("select count(*) from dag_run where dag_id = ?", (MARTS,))[0][0]
+    marts_runs = stack.query("select count(*) from dag_run where dag_id = %s", (MARTS,))[0][0]
     via_airflow = fingerprint(root / "ngss-airflow" / "warehouse.duckdb")
     print(  # noqa: T201
         f"\n[scheduler] {len(dags)} load runs (8 bodies x 3 domains) + {marts_runs} ngss_marts runs "
         f"in {seconds:.0f} s; stage tasks running at once: max {max(overlap, seen.get('stage', 0))} "
         f"(interval overlap {overlap}, sampled {seen.get('stage', 0)}); publish tasks at once: "
-        f"{publish_overlap}; DuckDB lock errors in logs: {len(lock_errors)}; SQLite "
-        f"'database is locked' lines: {len(sqlite_locks)}"
+        f"{publish_overlap}; DuckDB lock errors in logs: {len(lock_errors)}"
     )
     assert lock_errors == []
     assert publish_overlap == 1  # the one-slot pool: never two warehouse writers
@@ -268,15 +266,15 @@ def test_retries_and_backfill(deployment):
     tries = dict(
         stack.query(
             "select dag_id || '.' || task_id, max(try_number) from task_instance "
-            "where dag_id in (?, ?) group by 1",
-            tuple(retried),
+            "where dag_id = any(%s) group by 1",
+            (retried,),
         )
     )
     assert tries[f"{retried[0]}.publish"] == 2 and tries[f"{retried[1]}.stage"] == 2, tries
     failed_tries = stack.query(
         "select dag_id, task_id, try_number, state from task_instance_history "
-        "where dag_id in (?, ?) and state in ('failed', 'up_for_retry')",
-        tuple(retried),
+        "where dag_id = any(%s) and state in ('failed', 'up_for_retry')",
+        (retried,),
     )
     assert {(d, t) for d, t, _, _ in failed_tries} == {
         (retried[0], "publish"),
@@ -323,13 +321,13 @@ def test_retries_and_backfill(deployment):
     settle_marts(stack)
     seconds = time.monotonic() - t0
     runs = stack.query(
-        "select run_type, state, count(*) from dag_run where dag_id = ? group by 1, 2",
+        "select run_type, state, count(*) from dag_run where dag_id = %s group by 1, 2",
         (backfill_dag,),
     )
     staged = stack.query(
         "select count(*), max(map_index), max(try_number) from task_instance t join dag_run r "
         "on r.dag_id = t.dag_id and r.run_id = t.run_id "
-        "where t.dag_id = ? and t.task_id = 'stage' and r.run_type = 'backfill'",
+        "where t.dag_id = %s and t.task_id = 'stage' and r.run_type = 'backfill'",
         (backfill_dag,),
     )[0]
     print(  # noqa: T201
