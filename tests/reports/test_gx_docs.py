@@ -92,3 +92,58 @@ def test_no_validation_run_builds_nothing(tmp_path):
     finally:
         con.close()
     assert not (tmp_path / "site").exists()
+
+
+def test_documents_of_a_combined_run_render_each_loads_own_counts(tmp_path):
+    """Three files' row suites run together (validate_batches): each load's page shows its own
+    rows' verdicts, as a run on the load alone would."""
+    from expectations.validate import validate_batches
+
+    def frame(fte):
+        n = len(fte)
+        f = pd.DataFrame({"source_line": range(2, n + 2)})
+        for col in ("employer_code", "grade", "pay_period", "pay_date"):
+            f[col] = "x"
+        for col in ("ni_valid", "amounts_ok"):
+            f[col] = True
+        for col in ("has_extra_cells", "is_duplicate"):
+            f[col] = False
+        f["pay_residual_gbp"] = 0.0
+        f["fte"] = pd.Series(fte, dtype="Float64")
+        return f
+
+    third = "1f2e3d4c5b6a7980"
+    runs = validate_batches(
+        "payroll.row", [frame([0.5, 1.5, 2.0]), frame([0.5, 1.0]), frame([1.7, 0.5])]
+    )
+    assert [r.document["meta"]["ngss_batch"]["position"] for r in runs] == [0, 1, 2]
+    con = connect_writer(tmp_path / "w.duckdb")
+    try:
+        for load_id, run in ((HEX, runs[0]), (DIGITS, runs[1]), (third, runs[2])):
+            stats = run.document["statistics"]
+            con.execute(
+                "insert into ops.validation_run values (?, 'payroll.row', ?, ?, ?, ?, ?)",
+                [
+                    load_id,
+                    run.document["success"],
+                    stats["evaluated_expectations"],
+                    stats["successful_expectations"],
+                    datetime(2025, 2, 3, 4, 5, 6),
+                    json.dumps(run.document),
+                ],
+            )
+        pages = gx_docs.build_data_docs(con, tmp_path / "site")
+    finally:
+        con.close()
+    assert [(p.suite_name, p.success) for p in pages[HEX]] == [("payroll.row", False)]
+    assert [(p.suite_name, p.success) for p in pages[DIGITS]] == [("payroll.row", True)]
+    bad = re.sub(r"<[^>]+>", " ", (tmp_path / "site" / pages[HEX][0].path).read_text())
+    assert re.search(r"Unsuccessful Expectations\s+1\b", bad)
+    assert re.search(r"Evaluated Expectations\s+11\b", bad)
+    assert re.search(r"2\s+unexpected values found", bad), "file 0's own 2 FTEs out of range"
+    good = re.sub(r"<[^>]+>", " ", (tmp_path / "site" / pages[DIGITS][0].path).read_text())
+    assert re.search(r"Unsuccessful Expectations\s+0\b", good)
+    # the combined run found 3; the third load's page shows its own 1
+    other = re.sub(r"<[^>]+>", " ", (tmp_path / "site" / pages[third][0].path).read_text())
+    assert re.search(r"\b1\s+unexpected values? found", other)
+    assert not re.search(r"\b3\s+unexpected values found", bad + other)
