@@ -172,3 +172,23 @@ def test_files_validated_together_keep_their_own_results(tmp_path):
         assert (amount["success"], amount["unexpected_count"]) == (False, 1)
         (row_doc,) = [d for d in docs if d["suite_name"] == "spend.row"]
         assert row_doc["statistics"]["unsuccessful_expectations"] == 1
+
+
+def test_chunks_keep_file_order_and_split_by_bytes(tmp_path):
+    sizes = [100, 100, 100, 100, 400, 50, 50]  # bytes
+    archived = []
+    for i, n in enumerate(sizes):
+        path = tmp_path / f"f{i}.csv"
+        path.write_bytes(b"x" * n)
+        archived.append({"archive_path": str(path), "file_name": path.name})
+    two = pipeline._chunks(archived, 2)
+    # 900 bytes: the first four files (400) and the 400-byte file's middle at 600 > 450
+    assert [[a["file_name"] for a in c] for c in two] == [
+        ["f0.csv", "f1.csv", "f2.csv", "f3.csv"],
+        ["f4.csv", "f5.csv", "f6.csv"],
+    ]
+    assert [a for c in pipeline._chunks(archived, 3) for a in c] == archived
+    assert pipeline._chunks(archived[:1], 2) == [archived[:1]]
+    assert pipeline._chunks([], 2) == []
+    missing = [{"archive_path": str(tmp_path / "gone.csv"), "file_name": "gone.csv"}] * 2
+    assert pipeline._chunks(missing, 2) == [[missing[0]], [missing[1]]]
