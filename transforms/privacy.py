@@ -181,9 +181,9 @@ def hmac_sha256_hex(messages, key: bytes):
     ``hmac.digest(key, m.encode(), "sha256").hex()`` (tests/transforms/test_privacy_ni.py),
     computed by DuckDB's ``sha256`` over the whole column, H((K xor opad) || H((K xor ipad) ||
     m)) with the key zero-padded to SHA-256's 64-byte block (hashed first when longer): two to
-    three times faster than a Python loop over ``hmac.digest``. The connection is private to
-    the process, in memory, on one thread (staging workers share the cores); the key is a
-    query parameter, never logged or written."""
+    three times faster than a Python loop over ``hmac.digest``. The database is private to
+    the process, in memory, on one thread (staging workers share the cores), with a cursor per
+    call so that threads may call it; the key is a query parameter, never logged or written."""
     global _HASHER
     import duckdb
     import pyarrow as pa
@@ -199,9 +199,9 @@ def hmac_sha256_hex(messages, key: bytes):
     }
     if _HASHER is None:
         _HASHER = duckdb.connect(config={"threads": 1})
-    _HASHER.register("_ngss_messages", pa.table({"m": messages}))
-    try:
-        out = _HASHER.sql(_HMAC_SQL, params=params).to_arrow_table()
-    finally:
-        _HASHER.unregister("_ngss_messages")
+    # a cursor per call: a connection of its own on the same in-memory database, so callers
+    # on several threads do not share one (DuckDB refuses a connection busy with another call)
+    with _HASHER.cursor() as con:
+        con.register("_ngss_messages", pa.table({"m": messages}))
+        out = con.sql(_HMAC_SQL, params=params).to_arrow_table()
     return out.column("h").combine_chunks()

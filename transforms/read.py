@@ -712,9 +712,12 @@ def _read_fixed_width_arrow(
     text_lines = pa.array(text.splitlines(), pa.string())
     end = bounds[-1][1]
     longer = pc.filter(text_lines, pc.greater(pc.utf8_length(text_lines), end))
-    if len(longer) and pc.any(
-        pc.not_equal(pc.utf8_trim(pc.utf8_slice_codeunits(longer, end), _ASCII_SPACE), "")
-    ).as_py():
+    if (
+        len(longer)
+        and pc.any(
+            pc.not_equal(pc.utf8_trim(pc.utf8_slice_codeunits(longer, end), _ASCII_SPACE), "")
+        ).as_py()
+    ):
         return None
     # ASCII: a character is a byte, so the columns are cut as bytes (binary_slice is several
     # times faster than utf8_slice_codeunits) and cast back to text. (binary_slice with no stop

@@ -86,3 +86,18 @@ def test_person_keys_hash_the_normalised_number():
     (same,) = _stdlib(["AB123456C"], key)
     assert keys.tolist() == [same, same, None, None, same, None]
     assert valid.tolist() == [True, True, False, False, True, False]
+
+
+def test_hmac_from_several_threads():
+    """One in-memory DuckDB per process, a cursor per call: threads do not collide."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    from transforms.privacy import hmac_sha256_hex
+
+    key = KEYS[0]
+    batches = [[f"AB{i:06d}{'ABCD'[j % 4]}" for i in range(j, j + 500)] for j in range(40)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda b: hmac_sha256_hex(pa.array(b), key).to_pylist(), batches))
+    assert got == [_stdlib(b, key) for b in batches]

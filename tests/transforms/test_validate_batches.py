@@ -53,9 +53,7 @@ def _frame(suite: str, n: int, seed: int, first_line: int = 2) -> pd.DataFrame:
             values[pick == 0] = np.nan
             data[col] = pd.Series(values, dtype="Float64")
         else:
-            data[col] = pd.Series(
-                [None if p == 0 else f"v{p}" for p in pick], dtype=object
-            )
+            data[col] = pd.Series([None if p == 0 else f"v{p}" for p in pick], dtype=object)
     return pd.DataFrame(data)
 
 
@@ -169,3 +167,42 @@ def test_frames_that_differ_in_dtype_are_validated_one_by_one():
 def test_random_batches_split_back_exactly(suite, sizes, seed):
     frames = [_frame(suite, n, seed + i, first_line=2 + i) for i, n in enumerate(sizes)]
     _assert_same_as_alone(suite, frames)
+
+
+def test_a_column_missing_from_every_frame_fails_as_it_does_alone():
+    """posts.row checks ``grade``; none of the frames has it: GX fails the rule without looking
+    at rows, so the frames are validated one by one and the rule fails for each."""
+    frames = [_frame("posts.row", 3, 1).drop(columns="grade"), _frame("posts.row", 2, 2)]
+    frames[1] = frames[1].drop(columns="grade")
+    runs = validate_batches("posts.row", frames)
+    for frame, run in zip(frames, runs, strict=True):
+        (grade,) = [r for r in run.results if r.column == "grade"]
+        assert (grade.success, grade.element_count) == (False, None)
+        assert not run.document["success"]
+        assert "ngss_batch" not in run.document["meta"]
+        assert run.results == validate_batch("posts.row", frame).results
+
+
+def test_an_expectation_on_a_subset_of_rows_is_not_split():
+    """``row_condition`` makes element_count the rows that meet the condition: not splittable
+    by row counts, so each frame is validated alone."""
+    extra = [
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {
+                "column": "senior_fte",
+                "min_value": 0,
+                "row_condition": 'grade=="G"',
+                "condition_parser": "pandas",
+            },
+            "meta": {"rule_id": "test.conditional"},
+        }
+    ]
+    a = _frame("posts.row", 3, 1)
+    a["grade"] = pd.Series(["G", "H", "H"], dtype=object)  # the same dtypes as b: combinable
+    a["senior_fte"] = pd.Series([-1.0, -1.0, 0.2], dtype="Float64")
+    b = _frame("posts.row", 2, 2)
+    runs = validate_batches("posts.row", [a, b], extra)
+    (cond,) = [r for r in runs[0].results if r.rule_id == "test.conditional"]
+    assert (cond.element_count, cond.unexpected_count, cond.failing_lines) == (1, 1, [2])
+    assert runs[0].results == validate_batch("posts.row", a, extra).results
