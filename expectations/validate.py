@@ -147,13 +147,12 @@ def run_suite(
     return validate_batch(name, frame, extra_expectations).results
 
 
-def _gx_run(name: str, frame: pd.DataFrame, extra_expectations, index_columns: list[str]):
-    """Run the suite ``name`` (plus any extra expectation dicts) on ``frame`` with GX: the raw
-    ``ExpectationSuiteValidationResult`` and the result format used."""
+def _gx_run(name: str, frame: pd.DataFrame, expectations: list[dict], index_columns: list[str]):
+    """Run ``expectations`` (the suite ``name``'s, see :func:`_expectations`) on ``frame`` with
+    GX: the raw ``ExpectationSuiteValidationResult`` and the result format used."""
     import great_expectations as gx
 
     _, batch_definition = _context()
-    expectations = _expectations(name, extra_expectations)
     suite = gx.ExpectationSuite(name=name, expectations=[dict(e) for e in expectations])
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     fmt: dict[str, Any] = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
@@ -219,8 +218,13 @@ def validate_batch(
         RuntimeError: an expectation could not run (a suite or data defect, never bad rows).
     """
     expectations = _expectations(name, extra_expectations)
-    index = ["source_line"] if "source_line" in frame.columns else []
-    outcome, _ = _gx_run(name, _columns_read(frame, expectations), extra_expectations, index)
+    return _validate_cut(name, _columns_read(frame, expectations), expectations)
+
+
+def _validate_cut(name: str, cut: pd.DataFrame, expectations: list[dict]) -> SuiteRun:
+    """:func:`validate_batch` of a frame already cut by :func:`_columns_read`."""
+    index = ["source_line"] if "source_line" in cut.columns else []
+    outcome, _ = _gx_run(name, cut, expectations, index)
     results = [
         _rule_result(res.expectation_config, res.success, res.result or {})
         for res in outcome.results
@@ -235,8 +239,7 @@ def validate_batch(
 
 #: The row-level expectation types whose verdict on a row depends on that row alone, so one GX
 #: run over several files' rows can be split back into each file's own result exactly
-#: (:func:`validate_batches`). An expectation with ``mostly`` is not splittable (its success
-#: depends on the whole batch).
+#: (:func:`validate_batches`), given only the arguments in :data:`SPLITTABLE_KWARGS`.
 SPLITTABLE = frozenset(
     {
         "expect_column_values_to_not_be_null",
@@ -260,7 +263,7 @@ def validate_batches(
 ) -> list[SuiteRun]:
     """Validate several files' staged frames with the suite ``name`` in **one** GX run and give
     each frame its own :class:`SuiteRun`, equal to what :func:`validate_batch` gives on that
-    frame alone (``tests/expectations/test_validate_batches.py`` checks this on random frames).
+    frame alone (``tests/transforms/test_validate_batches.py`` checks this on random frames).
 
     Why: a GX run costs about 0.1 s whatever its size (GX rebuilds each expectation's
     configuration and metric graph per run), which is most of a small file's validation; a
@@ -306,7 +309,7 @@ def validate_batches(
         and all(list(c.dtypes.items()) == list(cut[0].dtypes.items()) for c in cut)
     )
     if not splittable:
-        return [validate_batch(name, f, extra_expectations) for f in frames]
+        return [_validate_cut(name, c, expectations) for c in cut]
     from great_expectations.expectations.expectation import _format_map_output
     from great_expectations.expectations.expectation_configuration import parse_result_format
     from great_expectations.util import convert_to_json_serializable
@@ -314,7 +317,7 @@ def validate_batches(
     sizes = [len(c) for c in cut]
     combined = pd.concat(cut, ignore_index=True)
     combined[_LOAD] = np.repeat(np.arange(len(cut)), sizes)
-    outcome, fmt = _gx_run(name, combined, extra_expectations, [_LOAD, "source_line"])
+    outcome, fmt = _gx_run(name, combined, expectations, [_LOAD, "source_line"])
     fmt = parse_result_format(dict(fmt))
     per_frame: list[list[tuple[Any, bool, dict]]] = [[] for _ in cut]
     for res in outcome.results:
