@@ -146,30 +146,46 @@ def _amount_text(decimal_comma: bool):
     return one
 
 
+def arrow_text(values: pd.Series):
+    """``values`` as an Arrow ``string`` array, null where missing (any text dtype in)."""
+    import pyarrow as pa
+
+    return pa.array(values.astype("string"), type=pa.string())
+
+
+def text_series(array, index: pd.Index) -> pd.Series:
+    """An Arrow string array as a pandas ``str`` Series on ``index`` (null as NaN): the dtype
+    pandas gives text columns, without a Python object per value."""
+    return pd.Series(array.to_pandas().array, index=index, copy=False)
+
+
 def parse_amounts(values: pd.Series, decimal_comma: bool = False) -> pd.Series:
-    """Series version of :func:`parse_amount_text` (object dtype: decimal strings or None).
+    """Series version of :func:`parse_amount_text`: pandas ``str`` dtype, decimal strings with
+    two places (``"-81770.30"``), missing (NaN) where the text is blank or not an amount.
 
     The common shapes (``1234.56``, ``-£81,770.30``: :data:`_FAST_AMOUNT`) are read in Arrow
-    compute, column at a time; the other texts go through the parser once per distinct text
-    and are spread back. Both give what :func:`parse_amount_text` gives
+    compute, column at a time (the pound sign and thousands separators dropped, ``-0.00``
+    written ``0.00``); the other texts go through the parser once per distinct text and are
+    spread back. Both give what :func:`parse_amount_text` gives
     (tests/transforms/test_parse_fast_path.py).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(values.astype("string").fillna(""), type=pa.string())
-    groups = pc.extract_regex(arr, _fast_amount_pattern(decimal_comma))
-    matched = pc.fill_null(pc.is_valid(groups), False)
-    whole = pc.replace_substring(pc.struct_field(groups, "int"), "." if decimal_comma else ",", "")
-    out = pc.binary_join_element_wise(whole, pc.struct_field(groups, "frac"), ".")
-    negative = pc.and_(pc.equal(pc.struct_field(groups, "neg"), "-"), pc.not_equal(out, "0.00"))
-    out = pc.if_else(negative, pc.binary_join_element_wise("-", out, ""), out)
+    arr = pc.fill_null(arrow_text(values), "")
+    matched = pc.match_substring_regex(arr, _fast_amount_pattern(decimal_comma))
+    out = pc.replace_substring(arr, "£", "")
+    if decimal_comma:
+        out = pc.replace_substring(pc.replace_substring(out, ".", ""), ",", ".")
+    else:
+        out = pc.replace_substring(out, ",", "")
+    out = pc.if_else(pc.equal(out, "-0.00"), "0.00", out)
     if not pc.all(matched).as_py():
         others = pc.unique(pc.filter(arr, pc.invert(matched)))
         one = _amount_text(decimal_comma)
         parsed = pa.array([one(t) for t in others.to_pylist()], pa.string())
         out = pc.if_else(matched, out, pc.take(parsed, pc.index_in(arr, value_set=others)))
-    return pd.Series(out.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+    return text_series(out, values.index)
 
 
 _NUMBER_RE = re.compile(r"^-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?$")
@@ -269,11 +285,17 @@ def parse_dates(values: pd.Series, formats: tuple[str, ...]) -> pd.Series:
 
 
 def clean_text(values: pd.Series) -> pd.Series:
-    """Trim whitespace (including non-breaking spaces); blank becomes None."""
-    s = values.astype("string").str.replace("\u00a0", " ", regex=False).str.strip()
-    return s.mask(s == "", None).astype(object)
+    """Trim whitespace (Unicode's, non-breaking spaces included); blank becomes missing.
+    Returns a pandas ``str`` Series (missing as NaN)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pc.utf8_trim_whitespace(pc.replace_substring(arrow_text(values), "\u00a0", " "))
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    return text_series(arr, values.index)
 
 
 def clean_code(values: pd.Series) -> pd.Series:
-    """Codes are text exactly as sent (leading zeros kept), trimmed; blank becomes None."""
+    """Codes are text exactly as sent (leading zeros kept), trimmed; blank becomes missing
+    (a pandas ``str`` Series, see :func:`clean_text`)."""
     return clean_text(values)

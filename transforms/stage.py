@@ -212,10 +212,28 @@ def _grade_and_function(staged: pd.DataFrame, source: SourceSpec, mappings) -> N
         )
 
 
+_DECIMAL_STRING = r"^-?[0-9]+\.[0-9]{2}$"
+
+
 def _pence(values: pd.Series) -> pd.Series:
-    """Decimal strings ("-1200.50") to integer pence (Int64), exactly."""
-    numeric = pd.to_numeric(values.astype("string"), errors="coerce")
-    return (numeric * 100).round().astype("Int64")
+    """Amounts as staged (decimal strings with two places, ``"-1200.50"``) to integer pence
+    (Int64, <NA> where missing or not of that form), exactly: the point is dropped, no float
+    is involved."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from transforms.parse import arrow_text
+
+    arr = arrow_text(values)
+    ok = pc.fill_null(pc.match_substring_regex(arr, _DECIMAL_STRING), False)
+    digits = pc.if_else(ok, pc.replace_substring(arr, ".", ""), pa.scalar(None, pa.string()))
+    pence = pc.cast(digits, pa.int64())
+    return pd.Series(
+        pd.arrays.IntegerArray(
+            pc.fill_null(pence, 0).to_numpy(), pc.is_null(pence).to_numpy(zero_copy_only=False)
+        ),
+        index=values.index,
+    )
 
 
 PAY_COMPONENTS = ("tax_gbp", "employee_ni_gbp", "employee_pension_gbp", "other_deductions_gbp")

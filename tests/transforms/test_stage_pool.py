@@ -161,10 +161,17 @@ def test_files_validated_together_keep_their_own_results(tmp_path):
     assert together[0] == alone[0]
     verdicts_alone, verdicts_together = alone[1][0::2], together[1][0::2]
     assert verdicts_together == verdicts_alone
-    # the file suite runs per file; the spend.row suite ran once for the four files
-    assert alone[1][1::2] == [[None, None]] * 4
+    # the file suite runs per file; the spend.row suite ran once per file alone and once for
+    # the four files together, on each column's distinct values: the amounts 25000 + i
+    # (i < 40 + m, row 3 "TBC", missing) are the most varied column, 40 + m values in file m
+    # and 44 in the four files
+    assert alone[1][1::2] == [
+        [None, {"frames": 1, "position": 0, "rows": 40 + m, "distinct_rows": 40 + m}]
+        for m in (1, 2, 3, 4)
+    ]
     assert together[1][1::2] == [
-        [None, {"frames": 4, "position": k, "rows": 40 + m}] for k, m in enumerate((1, 2, 3, 4))
+        [None, {"frames": 4, "position": k, "rows": 40 + m, "distinct_rows": 44}]
+        for k, m in enumerate((1, 2, 3, 4))
     ]
     # each load's own failing line: line 5 (row 3, amount "TBC"), in each file's own document
     for validation, docs in verdicts_together:

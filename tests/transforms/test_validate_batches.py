@@ -71,12 +71,18 @@ def _assert_same_as_alone(suite: str, frames: list[pd.DataFrame]) -> None:
         alone = validate_batch(suite, frame)
         assert run.results == alone.results
         assert _without_markers(run.document) == _without_markers(alone.document)
-        if len(frames) > 1:
-            assert run.document["meta"]["ngss_batch"] == {
-                "frames": len(frames),
-                "position": position,
-                "rows": len(frame),
-            }
+        note = run.document["meta"]["ngss_batch"]
+        distinct = max(
+            (int(f[c].nunique(dropna=False)) for f in frames for c in f if c != "source_line"),
+            default=0,
+        )
+        assert note["distinct_rows"] >= distinct  # the stacked frames' values, once each
+        assert note["distinct_rows"] <= sum(len(f) for f in frames)
+        assert {k: note[k] for k in ("frames", "position", "rows")} == {
+            "frames": len(frames),
+            "position": position,
+            "rows": len(frame),
+        }
 
 
 @pytest.mark.parametrize("suite", ROW_SUITES)
@@ -206,3 +212,53 @@ def test_an_expectation_on_a_subset_of_rows_is_not_split():
     (cond,) = [r for r in runs[0].results if r.rule_id == "test.conditional"]
     assert (cond.element_count, cond.unexpected_count, cond.failing_lines) == (1, 1, [2])
     assert runs[0].results == validate_batch("posts.row", a, extra).results
+
+
+def test_gx_sees_each_distinct_value_once(monkeypatch):
+    """Two 1,000-row payroll frames whose columns hold at most 6 distinct values (a text
+    column: missing and v1..v5; FTE: 0.5, 1.5, missing, 1.0): GX is given one frame of 6 rows,
+    and the verdicts joined back to the rows are those of each frame alone."""
+    import expectations.validate as validate
+
+    seen: list[int] = []
+    real = validate._gx_run
+
+    def spy(name, frame, expectations, index_columns):
+        seen.append(len(frame))
+        return real(name, frame, expectations, index_columns)
+
+    frames = []
+    for k in range(2):
+        f = _frame("payroll.row", 1000, 11 + k, first_line=2)
+        f["fte"] = pd.Series(np.resize([0.5, 1.5, None, 1.0], 1000), dtype="Float64")
+        f["pay_residual_gbp"] = pd.Series(np.resize([0.0, 0.02], 1000), dtype="Float64")
+        frames.append(f)
+    monkeypatch.setattr(validate, "_gx_run", spy)
+    batched = validate_batches("payroll.row", frames)
+    assert seen == [6]
+    monkeypatch.setattr(validate, "_gx_run", real)
+    for frame, run in zip(frames, batched, strict=True):
+        alone = validate_batch("payroll.row", frame)
+        assert run.results == alone.results
+        (fte,) = [r for r in run.results if r.rule_id == "payroll.fte_range"]
+        # 1.5 on every fourth row from the second: lines 3, 7, 11, ...
+        assert fte.failing_lines == list(range(3, 1002, 4))
+
+
+def test_equal_values_of_another_kind_are_listed_as_the_rows_hold_them():
+    """-0.0 and 0.0 are one distinct value to GX (FTE must be above 0: both fail), but each
+    failing row is listed with its own value, as GX lists it alone."""
+    frames = []
+    for k in range(2):
+        f = _frame("payroll.row", 6, 20 + k)
+        f["fte"] = pd.Series([0.0, -0.0, 0.5, -0.0, 0.0, 1.0], dtype="Float64")
+        frames.append(f)
+    _assert_same_as_alone("payroll.row", frames)
+    run = validate_batches("payroll.row", frames)[0]
+    (doc,) = [
+        d
+        for d in run.document["results"]
+        if d["expectation_config"]["meta"]["rule_id"] == "payroll.fte_range"
+    ]
+    signs = [np.copysign(1, v) for v in doc["result"]["partial_unexpected_list"]]
+    assert signs == [1, -1, -1, 1]
