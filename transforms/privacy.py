@@ -26,7 +26,6 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from transforms.errors import NgssError
@@ -69,12 +68,17 @@ def normalise_ni_many(values: list) -> list[str | None]:
     return _normalise_ni_arrow(values).to_pylist()
 
 
-def _normalise_ni_arrow(values: list):
-    """:func:`normalise_ni_many` as an Arrow string array (None where invalid)."""
+def _normalise_ni_arrow(values):
+    """:func:`normalise_ni_many` as an Arrow string array (None where invalid); ``values`` a
+    list or an Arrow string array."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    texts = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+    if isinstance(values, pa.Array):
+        texts = values.cast(pa.string())
+        values = texts
+    else:
+        texts = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
     if len(texts) == 0:
         return texts
     ascii_ = pc.fill_null(pc.string_is_ascii(texts), False)
@@ -88,7 +92,8 @@ def _normalise_ni_arrow(values: list):
     if others:
         fixed = out.to_pylist()
         for i in others:
-            fixed[i] = normalise_ni(values[i])
+            value = values[i]
+            fixed[i] = normalise_ni(value.as_py() if isinstance(value, pa.Scalar) else value)
         out = pa.array(fixed, pa.string())
     return out
 
@@ -157,18 +162,53 @@ def load_key(settings: Settings) -> bytes:
 def person_keys(ni_numbers: pd.Series, key: bytes) -> tuple[pd.Series, pd.Series]:
     """Hash a column of NI numbers as sent.
 
+    Each distinct text is normalised once (:func:`normalise_ni`) and each valid number hashed
+    once (:func:`hmac_sha256_hex`), or taken from the keys of the last few calls in this
+    process (:data:`RECENT_CALLS`: next month's extract of the same body holds mostly the same
+    people); they are spread back to the rows in Arrow.
+
     Returns:
-        ``(person_key, ni_valid)``: hex HMAC-SHA256 of each valid normalised number (None where
-        invalid) and a boolean column, True where the number is valid.
+        ``(person_key, ni_valid)`` on ``ni_numbers``' index: a pandas ``str`` Series of the hex
+        HMAC-SHA256 of each valid normalised number (missing where invalid or blank) and a
+        boolean Series, True where the number is valid.
     """
-    codes, uniques = pd.factorize(ni_numbers, sort=False)  # missing -> code -1
-    hashed = np.empty(len(uniques) + 1, dtype=object)
-    hashed[:-1] = hmac_sha256_hex(_normalise_ni_arrow(list(uniques)), key).to_numpy(
-        zero_copy_only=False
-    )
-    hashed[-1] = None
-    keys = pd.Series(hashed[codes], index=ni_numbers.index, dtype=object)
+    import pyarrow.compute as pc
+
+    from transforms.parse import arrow_text, text_series
+
+    encoded = pc.dictionary_encode(arrow_text(ni_numbers))
+    hashed = _keys_of(_normalise_ni_arrow(encoded.dictionary), key)
+    keys = text_series(pc.take(hashed, encoded.indices), ni_numbers.index)
     return keys, keys.notna().astype(bool)
+
+
+#: How many earlier calls' keys :func:`person_keys` looks in before hashing (each holds one
+#: file's distinct numbers and keys, in this process's memory only, never written).
+RECENT_CALLS = 4
+_RECENT: list[tuple[bytes, Any, Any]] = []
+
+
+def _keys_of(numbers, key: bytes):
+    """:func:`hmac_sha256_hex` of an Arrow array of normalised numbers (null stays null), each
+    number found among the last :data:`RECENT_CALLS` calls' (under the same key) not hashed
+    again."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ident = hashlib.sha256(b"ngss person keys\0" + key).digest()
+    out = pa.nulls(len(numbers), pa.string())
+    for known_ident, known_numbers, known_keys in _RECENT:
+        if known_ident == ident and len(known_numbers):
+            at = pc.index_in(numbers, value_set=known_numbers)
+            out = pc.coalesce(out, pc.take(known_keys, at))
+    todo = pc.and_(pc.is_valid(numbers), pc.is_null(out))
+    if pc.any(todo).as_py():
+        fresh = hmac_sha256_hex(pc.filter(numbers, todo), key)
+        out = pc.replace_with_mask(out, todo, fresh)
+    valid = pc.is_valid(numbers)
+    _RECENT.append((ident, pc.filter(numbers, valid), pc.filter(out, valid)))
+    del _RECENT[:-RECENT_CALLS]
+    return out
 
 
 _HMAC_SQL = "select sha256($outer || unhex(sha256($inner || encode(m)))) as h from _ngss_messages"

@@ -84,8 +84,37 @@ def test_person_keys_hash_the_normalised_number():
     sent = pd.Series(["ab 12 34 56 c", "AB123456C", "QQ123456C", None, "AB-12-34-56-C", "x"])
     keys, valid = person_keys(sent, key)
     (same,) = _stdlib(["AB123456C"], key)
-    assert keys.tolist() == [same, same, None, None, same, None]
+    assert [None if pd.isna(k) else k for k in keys] == [same, same, None, None, same, None]
     assert valid.tolist() == [True, True, False, False, True, False]
+
+
+def test_person_keys_reuse_recent_keys_only_under_the_same_secret(monkeypatch):
+    """A second file with two numbers seen before and one new: only the new one is hashed, and
+    every key is the stdlib HMAC; under another secret nothing is reused."""
+    import pandas as pd
+
+    import transforms.privacy as privacy
+
+    hashed: list[list[str]] = []
+    real = privacy.hmac_sha256_hex
+
+    def spy(messages, key):
+        hashed.append(messages.to_pylist())
+        return real(messages, key)
+
+    monkeypatch.setattr(privacy, "hmac_sha256_hex", spy)
+    monkeypatch.setattr(privacy, "_RECENT", [])
+    first = pd.Series(["AB123456C", "CE654321A", "bad"])
+    second = pd.Series(["ce 65 43 21 a", "JK111111D", "AB123456C", None])
+    privacy.person_keys(first, KEYS[0])
+    keys, valid = privacy.person_keys(second, KEYS[0])
+    assert hashed == [["AB123456C", "CE654321A"], ["JK111111D"]]
+    want = _stdlib(["CE654321A", "JK111111D", "AB123456C"], KEYS[0])
+    assert keys.tolist()[:3] == want and pd.isna(keys.iloc[3])
+    assert valid.tolist() == [True, True, True, False]
+    other, _ = privacy.person_keys(second, KEYS[1])
+    assert hashed[-1] == ["CE654321A", "JK111111D", "AB123456C"]
+    assert other.tolist()[:3] == _stdlib(["CE654321A", "JK111111D", "AB123456C"], KEYS[1])
 
 
 def test_hmac_from_several_threads():
