@@ -4,6 +4,16 @@
 create or replace table marts.mart_people_on_multiple_payrolls as
 with
 
+-- the person-months paid by two bodies or more, found first with a cheap aggregate (min and
+-- max of a NOT NULL column differ exactly when it holds two distinct values), so the lists
+-- below are built for those few person-months rather than for every payslip
+paid_twice as (
+    select person_key, pay_period
+    from core.fct_payroll
+    group by person_key, pay_period
+    having min(employer_code) <> max(employer_code)
+),
+
 pay as (
     select
         person_key,
@@ -13,6 +23,7 @@ pay as (
         sum(gross_pay_gbp)::decimal(18, 2) as gross_pay_gbp,
         count(*) as payslips
     from core.fct_payroll
+    semi join paid_twice using (person_key, pay_period)
     group by all
 ),
 
