@@ -454,6 +454,13 @@ def _warm_worker(_: int) -> None:
     validate._context()
 
 
+def _cpu_seconds(who: int) -> float:
+    """User + system CPU seconds of this process (its threads included) or of its exited
+    children, from ``getrusage``."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def phase_pipeline(work: Path, gen_info: dict, profile_out: Path | None, workers: int = 1) -> dict:
     sampler = RssSampler()
     sampler.mark("imports")
@@ -486,7 +493,8 @@ def phase_pipeline(work: Path, gen_info: dict, profile_out: Path | None, workers
     timers.wrap(pipeline, "_all_quarantined", label)
     timers.wrap(pipeline, "_finish", "write work files (_finish)")
     timers.wrap(stage_mod, "find_period", "find period")
-    timers.wrap(publish_mod, "publish_load", "publish_load")
+    # each load's own publishing, alone (publish_load) or in a source's one transaction
+    timers.wrap(publish_mod, "_publish", "publish_load")
 
     rows_read = 0
     outcome: dict[str, int] = {"staged": 0, "rejected": 0, "published": 0, "quarantined": 0}
@@ -499,6 +507,7 @@ def phase_pipeline(work: Path, gen_info: dict, profile_out: Path | None, workers
         list(pool._executor.map(_warm_worker, range(pool.workers)))
         imports_seconds += time.perf_counter() - t_imp
     t_total = time.perf_counter()
+    cpu_parent0 = _cpu_seconds(resource.RUSAGE_SELF)
     # pipeline.load_sources, as `ngss load` runs it: each source pulled, its files handed to
     # the staging workers, and the previous source published meanwhile. PULL and PUBLISH are
     # the parent's time in them; STAGE is the parent's wait for staged files (staging beyond
@@ -517,7 +526,11 @@ def phase_pipeline(work: Path, gen_info: dict, profile_out: Path | None, workers
             rows_read += s.get("rows_read") or 0
 
     pipeline.load_sources(settings, sources, pool, on_source=published)
+    load_seconds = time.perf_counter() - t_total
+    cpu_parent = _cpu_seconds(resource.RUSAGE_SELF) - cpu_parent0
     pool.__exit__(None, None, None)
+    # the workers' CPU is known once they have exited (their start-up imports included)
+    cpu_workers = _cpu_seconds(resource.RUSAGE_CHILDREN) if workers > 1 else 0.0
     import duckdb
 
     con = duckdb.connect(str(settings.warehouse), read_only=True)
@@ -580,6 +593,11 @@ def phase_pipeline(work: Path, gen_info: dict, profile_out: Path | None, workers
         },
         "stage_split": split,
         "publish_load_seconds": round(timers.seconds.get("publish_load", 0.0), 3),
+        "load_cpu": {
+            "wall_seconds": round(load_seconds, 2),
+            "parent_cpu_seconds": round(cpu_parent, 2),
+            "workers_cpu_seconds": round(cpu_workers, 2),
+        },
         "per_domain_stage": {
             k: {
                 "stage_seconds": round(v["stage_seconds"], 2),
@@ -1068,6 +1086,17 @@ def render(res: dict) -> str:
             (
                 f"    stage rate per worker, {k}",
                 f"{v['rows_per_second']:,} rows/s ({v['rows']:,} rows, {v['stage_seconds']:.1f} s)",
+                "",
+            )
+        )
+    cpu = p.get("load_cpu")
+    if cpu and cpu["workers_cpu_seconds"]:
+        rows.append(
+            (
+                "  CPU of the load (pull, stage, publish)",
+                f"{cpu['wall_seconds']:.1f} s wall on {res['machine']['cores']} cores: parent "
+                f"(pull, publish) {cpu['parent_cpu_seconds']:.1f} s, staging workers "
+                f"{cpu['workers_cpu_seconds']:.1f} s (their start-up included)",
                 "",
             )
         )

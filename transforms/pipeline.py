@@ -932,24 +932,23 @@ def _finish(
 
 # ------------------------------------------------------------------------------------ publish
 def publish(settings: Settings, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Publish staged loads, each in its own transaction (see :mod:`warehouse.publish`).
+    """Publish staged loads (e.g. one source's files) together in one transaction, each load
+    replacing its own partition (:func:`warehouse.publish.publish_loads`, which falls back to
+    a transaction per load when one fails).
 
     Returns one summary per ref: ``load_id``, ``source_id``, ``period``, ``status``,
     ``rows_read``, ``rows_published``, ``rows_quarantined``, ``replaced_load_id``.
     """
     from warehouse.connection import writing
-    from warehouse.publish import publish_load, refresh_dimensions
+    from warehouse.publish import publish_loads, refresh_dimensions
 
     registry = load_registry(settings.config)
     # writer lock + single writer; the analysts' read snapshot is refreshed by the marts
     # rebuild that follows every publish (one copy per batch, not per load)
     with writing(settings.warehouse, snapshot=False) as con:
         refresh_dimensions(con, _resolver(str(settings.config)))
-        out = []
-        for ref in refs:
-            table = FACT_TABLE[registry.source(ref["source_id"]).domain]
-            out.append(publish_load(con, ref, table))
-        return out
+        loads = [(ref, FACT_TABLE[registry.source(ref["source_id"]).domain]) for ref in refs]
+        return publish_loads(con, loads)
 
 
 def build_marts(settings: Settings) -> dict[str, int]:
