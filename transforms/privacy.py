@@ -184,7 +184,7 @@ def person_keys(ni_numbers: pd.Series, key: bytes) -> tuple[pd.Series, pd.Series
 
 #: How many earlier calls' keys :func:`person_keys` looks in before hashing (each holds one
 #: file's distinct numbers and keys, in this process's memory only, never written).
-RECENT_CALLS = 4
+RECENT_CALLS = 2
 _RECENT: list[tuple[bytes, Any, Any]] = []
 
 
@@ -197,11 +197,15 @@ def _keys_of(numbers, key: bytes):
 
     ident = hashlib.sha256(b"ngss person keys\0" + key).digest()
     out = pa.nulls(len(numbers), pa.string())
-    for known_ident, known_numbers, known_keys in _RECENT:
-        if known_ident == ident and len(known_numbers):
-            at = pc.index_in(numbers, value_set=known_numbers)
-            out = pc.coalesce(out, pc.take(known_keys, at))
-    todo = pc.and_(pc.is_valid(numbers), pc.is_null(out))
+    todo = pc.is_valid(numbers)
+    for known_ident, known_numbers, known_keys in reversed(_RECENT):  # the latest first
+        if known_ident != ident or not len(known_numbers) or not pc.any(todo).as_py():
+            continue
+        # only the numbers still without a key are looked up (in the latest call, most are)
+        where = pc.indices_nonzero(todo)
+        at = pc.index_in(pc.take(numbers, where), value_set=known_numbers)
+        out = pc.replace_with_mask(out, todo, pc.take(known_keys, at))
+        todo = pc.and_(pc.is_valid(numbers), pc.is_null(out))
     if pc.any(todo).as_py():
         fresh = hmac_sha256_hex(pc.filter(numbers, todo), key)
         out = pc.replace_with_mask(out, todo, fresh)

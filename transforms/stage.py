@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -303,6 +305,17 @@ OPTIONAL_TYPED_SPEND = ("invoice_date", "net_amount_gbp", "vat_amount_gbp")
 _TOTAL_LABEL = re.compile(r"^\s*((grand|sub)[\s-]?)?totals?\b|^\s*page\s+\d+\s+of\s+\d+\s*$", re.I)
 
 
+@lru_cache(maxsize=1 << 17)
+def _supplier_facts(name: str, reference_dir: str | None) -> tuple[bool, str | None]:
+    """``(is_redacted_payee, supplier_key or None when redacted)`` of a supplier name as sent,
+    remembered for the process (a body's suppliers come again month after month; the
+    reference files are read once per process as well, see :func:`is_redacted_payee`)."""
+    ref = Path(reference_dir) if reference_dir else None
+    if is_redacted_payee(name, ref):
+        return True, None
+    return False, supplier_key(name, ref)
+
+
 def _spend(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResolver, _m) -> None:
     """Spend extras: ``entity_code`` (paying body), ``department_code``, ``business_unit``,
     ``supplier_key``, ``is_redacted_payee``, ``is_totals_row``."""
@@ -315,9 +328,10 @@ def _spend(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResol
         entity = staged["entity"].where(staged["entity"].notna(), staged["department_family"])
         staged["entity_code"] = _resolve_series(entity, resolver)
     names = staged["supplier_name"]
-    ref_dir = resolver.reference_dir
-    redacted = {v: is_redacted_payee(v, ref_dir) for v in pd.unique(names.dropna())}
-    keys = {v: (None if redacted[v] else supplier_key(v, ref_dir)) for v in redacted}
+    ref_dir = str(resolver.reference_dir) if resolver.reference_dir else None
+    facts = {v: _supplier_facts(v, ref_dir) for v in pd.unique(names.dropna())}
+    redacted = {v: f[0] for v, f in facts.items()}
+    keys = {v: f[1] for v, f in facts.items()}
     staged["is_redacted_payee"] = names.map(lambda v: bool(redacted.get(v, False))).astype(bool)
     staged["supplier_key"] = names.map(lambda v: keys.get(v)).astype(object)
     blank = lambda c: staged[f"{c}__raw"].fillna("").str.strip() == ""  # noqa: E731
@@ -514,7 +528,9 @@ def find_period(
         dates = staged[p.column].dropna() if p.column in staged else pd.Series([], dtype=object)
         if dates.empty:
             return None, f"no valid {p.column} to date the file"
-        months = pd.Series([date(d.year, d.month, 1) for d in dates])
+        # each distinct date's month once, spread back (an HR extract has millions of rows)
+        first_of = {d: date(d.year, d.month, 1) for d in pd.unique(dates)}
+        months = dates.map(first_of)
         counts = months.value_counts()
         modal = counts.index[0]
         start = modal
