@@ -175,14 +175,18 @@ def _publish(
             f"DELETE FROM {fact_table} WHERE source_id = ? AND period = ?",
             [ref["source_id"], ref["period"]],
         )
-        canonical = work / "canonical.parquet"
+        canonical = work / "canonical.arrow"
         if canonical.exists():
             # the partition was emptied above, so the rows inserted are the rows published
             # (counting them again by load_id would scan the whole fact table per load)
-            published = con.execute(
-                f"INSERT INTO {fact_table} BY NAME SELECT * FROM read_parquet(?)",
-                [str(canonical)],
-            ).fetchone()[0]
+            with pa.memory_map(str(canonical)) as source:
+                con.register("_ngss_canonical", pa.ipc.open_file(source).read_all())
+                try:
+                    published = con.execute(
+                        f"INSERT INTO {fact_table} BY NAME SELECT * FROM _ngss_canonical"
+                    ).fetchone()[0]
+                finally:
+                    con.unregister("_ngss_canonical")
         con.execute(
             "INSERT OR REPLACE INTO ops.partition VALUES (?, ?, ?, ?, ?, ?)",
             [

@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 
 import duckdb
+import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
 
@@ -202,11 +203,15 @@ def test_no_plain_ni_number_or_name_anywhere_the_pipeline_writes(synthetic_wareh
                 found.append((table, column, value[:80]))
     # every file the pipeline writes, the archive of received files and the generator's own
     # output (what the bodies send) aside
+    arrow_files = 0
     for path in settings.home.rglob("*"):
         if not path.is_file() or settings.generated in path.parents or settings.archive in path.parents:
             continue
         if path.suffix == ".parquet":
             text = json.dumps(pq.read_table(path).to_pylist(), default=str)
+        elif path.suffix == ".arrow":  # the staged rows to publish (Arrow IPC work files)
+            text = json.dumps(feather.read_table(path).to_pylist(), default=str)
+            arrow_files += 1
         elif path.suffix in (".json", ".log", ".txt", ".csv"):
             text = path.read_text(encoding="utf-8", errors="replace")
         else:
@@ -214,3 +219,4 @@ def test_no_plain_ni_number_or_name_anywhere_the_pipeline_writes(synthetic_wareh
         if pattern.search(text):
             found.append((str(path), pattern.search(text).group(0)))
     assert found == []
+    assert arrow_files > 0  # the scan read the staged rows too

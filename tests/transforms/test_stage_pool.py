@@ -3,6 +3,7 @@ the same loads, rows and work files as staging one file after another."""
 
 from __future__ import annotations
 
+import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
 from tests.helpers import HEADER, SPEND_SOURCE, make_home
@@ -24,7 +25,7 @@ def _summary(refs: list[dict], settings) -> list[tuple]:
     out = []
     for r in refs:
         q = pq.read_table(f"{r['work_dir']}/quarantine.parquet").to_pylist()
-        good = pq.read_table(f"{r['work_dir']}/canonical.parquet").num_rows
+        good = feather.read_table(f"{r['work_dir']}/{pipeline.CANONICAL_FILE}").num_rows
         out.append(
             (
                 r["file_name"],
