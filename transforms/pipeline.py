@@ -130,7 +130,7 @@ def stage(settings: Settings, archived: dict[str, Any]) -> list[dict[str, Any]]:
 #: :func:`stage_all` (about 0.1 s saved per file folded in; see
 #: ``expectations.validate.validate_batches``). Bounds the memory held: a file is staged
 #: whole, so at most this many rows plus one file's.
-ROW_SUITE_BATCH_ROWS = 100_000
+ROW_SUITE_BATCH_ROWS = 250_000
 
 
 @dataclass
@@ -986,8 +986,9 @@ def load_sources(
 ) -> list[dict[str, Any]]:
     """:func:`load_source` for several sources, publishing one while the next is staged.
 
-    Each source is pulled and its files handed to ``pool``'s workers; while they stage, the
-    previous source's loads are published (the one writer is this process, so staging, which
+    Each source is pulled and its files handed to ``pool``'s workers (up to
+    :data:`SOURCES_AHEAD` sources ahead); while they stage, an earlier source's loads are
+    published (the one writer is this process, so staging, which
     never opens the warehouse, runs beside it). Sources are published in the order given, each
     after all its files are staged, exactly as one :func:`load_source` after another would.
 
@@ -1013,15 +1014,21 @@ def load_sources(
         if on_source is not None:
             on_source(source_id, summaries)
 
-    pending: tuple[str, Any] | None = None
+    # Sources handed to the workers and not yet published: up to SOURCES_AHEAD besides the one
+    # being published, so the workers never wait for the parent's next pull.
+    pending: list[tuple[str, Any]] = []
     for sid in source_ids:
-        handle = pool.submit(settings, pull(settings, sid))
-        if pending is not None:
-            finish(*pending)
-        pending = (sid, handle)
-    if pending is not None:
-        finish(*pending)
+        pending.append((sid, pool.submit(settings, pull(settings, sid))))
+        if len(pending) > SOURCES_AHEAD:
+            finish(*pending.pop(0))
+    while pending:
+        finish(*pending.pop(0))
     return out
+
+
+#: How many sources :func:`load_sources` hands to the staging workers ahead of the one it
+#: publishes (2: while source k is published, sources k+1 and k+2 stage).
+SOURCES_AHEAD = 2
 
 
 def _chunks(archived: list[dict[str, Any]], parts: int) -> list[list[dict[str, Any]]]:

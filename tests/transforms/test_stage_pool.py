@@ -200,3 +200,38 @@ def test_chunks_keep_file_order_and_split_by_bytes(tmp_path):
     assert pipeline._chunks([], 2) == []
     missing = [{"archive_path": str(tmp_path / "gone.csv"), "file_name": "gone.csv"}] * 2
     assert pipeline._chunks(missing, 2) == [[missing[0]], [missing[1]]]
+
+
+def test_load_sources_hands_two_sources_ahead_to_the_workers(monkeypatch):
+    """Five sources: the third is handed to the workers before the first is published, each
+    later one as the one two places before it is published, and all are published in order."""
+    events: list[str] = []
+
+    class Pool:
+        def submit(self, settings, archived):
+            events.append(f"submit {archived}")
+            return archived
+
+        def collect(self, handle):
+            return [{"source_id": handle}]
+
+    monkeypatch.setattr(pipeline, "pull", lambda settings, sid: sid)
+    monkeypatch.setattr(
+        pipeline,
+        "publish",
+        lambda settings, refs: events.append(f"publish {refs[0]['source_id']}") or [],
+    )
+    monkeypatch.setattr(pipeline, "alert_owners", lambda settings, summaries: 0)
+    pipeline.load_sources(None, ["a", "b", "c", "d", "e"], Pool())
+    assert events == [
+        "submit a",
+        "submit b",
+        "submit c",
+        "publish a",
+        "submit d",
+        "publish b",
+        "submit e",
+        "publish c",
+        "publish d",
+        "publish e",
+    ]
