@@ -345,6 +345,7 @@ def validate_batches(
     )
     if not splittable:
         return [_validate_cut(name, c, expectations) for c in cut]
+    from great_expectations.constants import MAX_RESULT_RECORDS
     from great_expectations.expectations.expectation import _format_map_output
     from great_expectations.expectations.expectation_configuration import parse_result_format
     from great_expectations.util import convert_to_json_serializable
@@ -380,6 +381,9 @@ def validate_batches(
                 {column: v, "source_line": line}
                 for v, line in zip(vals, list(lines.iloc[mine]), strict=True)
             ]
+            # GX returns every failing row but only the first MAX_RESULT_RECORDS values (its
+            # value counts are made from those), even in the COMPLETE format
+            vals = vals[:MAX_RESULT_RECORDS]
             nonnull = None
             if "missing_count" in result:
                 nonnull = sizes[j] - int(cut[j][column].isna().sum())

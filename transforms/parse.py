@@ -147,10 +147,12 @@ def _amount_text(decimal_comma: bool):
 
 
 def arrow_text(values: pd.Series):
-    """``values`` as an Arrow ``string`` array, null where missing (any text dtype in)."""
+    """``values`` as one Arrow ``string`` array (chunks joined), null where missing (any text
+    dtype in)."""
     import pyarrow as pa
 
-    return pa.array(values.astype("string"), type=pa.string())
+    array = pa.array(values.astype("string"), type=pa.string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def text_series(array, index: pd.Index) -> pd.Series:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from transforms.config import DomainSpec, SourceSpec, normalise_label
 from transforms.parse import (
+    MAX_INTEGER_DIGITS,
     clean_code,
     clean_text,
     map_distinct,
@@ -134,6 +135,8 @@ def _round_pence(value: float | None) -> str | None:
     as it is in a CSV."""
     if value is None:
         return None
+    if not abs(value) < 10**MAX_INTEGER_DIGITS:  # DECIMAL(18,2), as parse_amount_text
+        return None
     rounded = round(value, 2)
     if abs(value - rounded) > 1e-6 * max(1.0, abs(value)) and abs(value - rounded) > 1e-9:
         return None
@@ -214,13 +217,13 @@ def _grade_and_function(staged: pd.DataFrame, source: SourceSpec, mappings) -> N
         )
 
 
-_DECIMAL_STRING = r"^-?[0-9]+\.[0-9]{2}$"
+_DECIMAL_STRING = r"^-?[0-9]{1," + str(MAX_INTEGER_DIGITS) + r"}\.[0-9]{2}$"
 
 
 def _pence(values: pd.Series) -> pd.Series:
-    """Amounts as staged (decimal strings with two places, ``"-1200.50"``) to integer pence
-    (Int64, <NA> where missing or not of that form), exactly: the point is dropped, no float
-    is involved."""
+    """Amounts as staged (decimal strings with two places and at most 16 digits before the
+    point, ``"-1200.50"``) to integer pence (Int64, <NA> where missing or not of that form),
+    exactly: the point is dropped, no float is involved."""
     import pyarrow as pa
     import pyarrow.compute as pc
 

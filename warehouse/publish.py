@@ -176,7 +176,13 @@ def _publish(
             [ref["source_id"], ref["period"]],
         )
         canonical = work / "canonical.arrow"
-        if canonical.exists():
+        if not canonical.exists() and (work / "canonical.parquet").exists():
+            # staged by a release before the Arrow work files, published after the upgrade
+            published = con.execute(
+                f"INSERT INTO {fact_table} BY NAME SELECT * FROM read_parquet(?)",
+                [str(work / "canonical.parquet")],
+            ).fetchone()[0]
+        elif canonical.exists():
             # the partition was emptied above, so the rows inserted are the rows published
             # (counting them again by load_id would scan the whole fact table per load)
             with pa.memory_map(str(canonical)) as source:

@@ -189,3 +189,33 @@ def test_spreadsheet_amounts_fall_back_to_floats_rounded_to_pence():
     assert sheet == ["32489663.80", None, "1234.50", None, None, "7.00", "0.10"]
     csv = _values(_typed("amount", raw, source, from_sheet=False))
     assert csv == [None, None, "1234.50", None, None, "7.00", None]
+
+
+def test_amounts_and_text_of_a_column_in_several_chunks():
+    """Columns read in several Arrow blocks parse as one (the values at their own rows)."""
+    raw = pd.concat(
+        [pd.Series(["£1,000.00", " x "], dtype="str"), pd.Series(["(2.50)"], dtype="str")],
+        ignore_index=True,
+    )
+    assert _values(parse_amounts(raw)) == ["1000.00", None, "-2.50"]
+    assert _values(clean_text(raw)) == ["£1,000.00", "x", "(2.50)"]
+
+
+def test_spreadsheet_amounts_beyond_sixteen_digits_are_unparseable():
+    """A workbook float of 10^17 pounds does not fit DECIMAL(18,2): unparseable (the row is
+    quarantined), as the same text in a CSV is, never a crash or a wrapped integer."""
+    from types import SimpleNamespace
+
+    from transforms.stage import _pence, _round_pence, _typed
+
+    assert _round_pence(1e17) is None and _round_pence(-1e16) is None
+    assert _round_pence(9_999_999_999_999.99) == "9999999999999.99"
+    source = SimpleNamespace(values=SimpleNamespace(decimal_comma=False))
+    raw = pd.Series(["100000000000000000", "1" * 16, "12.5"], dtype="string")
+    assert _values(_typed("amount", raw, source, from_sheet=True)) == [
+        None,
+        "1" * 16 + ".00",
+        "12.50",
+    ]
+    pence = _pence(pd.Series(["100000000000000000.00", "1" * 16 + ".00", "-0.05", None]))
+    assert _values(pence) == [None, int("1" * 16 + "00"), -5, None]

@@ -130,3 +130,19 @@ def test_hmac_from_several_threads():
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda b: hmac_sha256_hex(pa.array(b), key).to_pylist(), batches))
     assert got == [_stdlib(b, key) for b in batches]
+
+
+def test_person_keys_of_a_column_in_several_chunks():
+    """A text column read in several Arrow blocks (a CSV over 16 MB) is hashed as one."""
+    import pandas as pd
+
+    from transforms.privacy import person_keys
+
+    sent = pd.concat(
+        [pd.Series(["AB123456C", "bad"], dtype="str"), pd.Series(["CE654321A"], dtype="str")],
+        ignore_index=True,
+    )
+    keys, valid = person_keys(sent, KEYS[2])
+    assert keys.iloc[0] == _stdlib(["AB123456C"], KEYS[2])[0]
+    assert keys.iloc[2] == _stdlib(["CE654321A"], KEYS[2])[0]
+    assert pd.isna(keys.iloc[1]) and valid.tolist() == [True, False, True]

@@ -262,3 +262,25 @@ def test_equal_values_of_another_kind_are_listed_as_the_rows_hold_them():
     ]
     signs = [np.copysign(1, v) for v in doc["result"]["partial_unexpected_list"]]
     assert signs == [1, -1, -1, 1]
+
+
+def test_more_than_200_failing_rows_as_gx_gives_them_alone():
+    """GX returns every failing row but only the first 200 failing values (its value counts
+    come from those): a frame with 201 rows failing one rule gets GX's own document, not one
+    counted from every row (found by a break test)."""
+    frames = []
+    for n in (201, 3):
+        f = _frame("payroll.row", n, 30 + n)
+        f["ni_valid"] = False
+        frames.append(f)
+    _assert_same_as_alone("payroll.row", frames)
+    run = validate_batches("payroll.row", frames)[0]
+    (doc,) = [
+        d
+        for d in run.document["results"]
+        if d["expectation_config"]["meta"]["rule_id"] == "payroll.ni_valid"
+    ]
+    assert doc["result"]["partial_unexpected_counts"] == [{"value": False, "count": 200}]
+    assert doc["result"]["unexpected_count"] == 201
+    (rule,) = [r for r in run.results if r.rule_id == "payroll.ni_valid"]
+    assert rule.failing_lines == list(range(2, 203))

@@ -90,3 +90,22 @@ def test_a_failing_load_leaves_what_one_by_one_leaves(tmp_path):
         (3, 1, 42),
         (4, 1, 43),
     ]
+
+
+def test_loads_staged_before_the_arrow_work_files_still_publish(tmp_path):
+    """A load staged by the release before (its rows in canonical.parquet) and published
+    after the upgrade publishes the same rows."""
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    settings = make_home(tmp_path, [SPEND_SOURCE])
+    _files(settings)
+    refs = pipeline.stage_all(settings, pipeline.pull(settings, "hmrc__spend"))
+    for ref in refs[:2]:
+        arrow = tmp_path / ref["work_dir"] / pipeline.CANONICAL_FILE
+        pq.write_table(feather.read_table(arrow), arrow.with_name("canonical.parquet"))
+        arrow.unlink()
+    pipeline.publish(settings, refs)
+    assert [(s[0].month, s[4], s[7]) for s in _state(settings)] == [
+        (m, 39 + m, 39 + m) for m in (1, 2, 3, 4)
+    ]
