@@ -245,6 +245,16 @@ def test_gx_sees_each_distinct_value_once(monkeypatch):
         assert fte.failing_lines == list(range(3, 1002, 4))
 
 
+def _rule_doc(run, rule_id: str) -> dict:
+    """The GX document's result entry of the rule ``rule_id`` in ``run``."""
+    (doc,) = [
+        d
+        for d in run.document["results"]
+        if d["expectation_config"]["meta"]["rule_id"] == rule_id
+    ]
+    return doc
+
+
 def test_equal_values_of_another_kind_are_listed_as_the_rows_hold_them():
     """-0.0 and 0.0 are one distinct value to GX (FTE must be above 0: both fail), but each
     failing row is listed with its own value, as GX lists it alone."""
@@ -255,11 +265,7 @@ def test_equal_values_of_another_kind_are_listed_as_the_rows_hold_them():
         frames.append(f)
     _assert_same_as_alone("payroll.row", frames)
     run = validate_batches("payroll.row", frames)[0]
-    (doc,) = [
-        d
-        for d in run.document["results"]
-        if d["expectation_config"]["meta"]["rule_id"] == "payroll.fte_range"
-    ]
+    doc = _rule_doc(run, "payroll.fte_range")
     signs = [np.copysign(1, v) for v in doc["result"]["partial_unexpected_list"]]
     assert signs == [1, -1, -1, 1]
 
@@ -275,11 +281,7 @@ def test_more_than_200_failing_rows_as_gx_gives_them_alone():
         frames.append(f)
     _assert_same_as_alone("payroll.row", frames)
     run = validate_batches("payroll.row", frames)[0]
-    (doc,) = [
-        d
-        for d in run.document["results"]
-        if d["expectation_config"]["meta"]["rule_id"] == "payroll.ni_valid"
-    ]
+    doc = _rule_doc(run, "payroll.ni_valid")
     assert doc["result"]["partial_unexpected_counts"] == [{"value": False, "count": 200}]
     assert doc["result"]["unexpected_count"] == 201
     (rule,) = [r for r in run.results if r.rule_id == "payroll.ni_valid"]
