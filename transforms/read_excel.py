@@ -110,7 +110,8 @@ def read_workbook(
             # ``skip_empty_area=False`` starts at A1; keep the offset anyway in case a reader
             # version trims leading empty rows, so that line numbers stay true sheet rows.
             row_offset = max(0, (end[0] + 1) - len(grid)) if end and grid else 0
-            cells = [[cell_text(v) for v in row] for row in grid]
+            # (text cells, most of a sheet, are kept as they are without a call per cell)
+            cells = [[v if type(v) is str else cell_text(v) for v in row] for row in grid]
             if merges and row_offset:
                 merges = [
                     ((r0 - row_offset, c0), (r1 - row_offset, c1)) for (r0, c0), (r1, c1) in merges

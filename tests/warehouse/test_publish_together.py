@@ -109,3 +109,23 @@ def test_loads_staged_before_the_arrow_work_files_still_publish(tmp_path):
     assert [(s[0].month, s[4], s[7]) for s in _state(settings)] == [
         (m, 39 + m, 39 + m) for m in (1, 2, 3, 4)
     ]
+
+
+def test_publishing_runs_on_one_duckdb_thread(tmp_path, monkeypatch):
+    """The loads are inserted on one DuckDB thread (the staging workers need the other
+    core)."""
+    import warehouse.publish
+
+    settings = make_home(tmp_path, [SPEND_SOURCE])
+    _files(settings)
+    refs = pipeline.stage_all(settings, pipeline.pull(settings, "hmrc__spend"))
+    seen = []
+    real = warehouse.publish.publish_loads
+
+    def spy(con, loads):
+        seen.append(con.execute("select current_setting('threads')").fetchone()[0])
+        return real(con, loads)
+
+    monkeypatch.setattr(warehouse.publish, "publish_loads", spy)
+    pipeline.publish(settings, refs)
+    assert seen == [1]
