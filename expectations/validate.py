@@ -370,7 +370,7 @@ def validate_batches(
             )
         column = cfg.kwargs["column"]
         # the distinct values GX failed (a padding row repeats value 0), then their rows
-        failed = np.array(sorted({int(item[_VALUE]) for item in index}), dtype=np.int64)
+        failed = np.array([int(item[_VALUE]) for item in index], dtype=np.int64)
         failed = np.unique(np.where(failed < len(codes[column][1]), failed, 0))
         rows = np.flatnonzero(np.isin(codes[column][0], failed))
         for j in range(len(cut)):

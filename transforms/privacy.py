@@ -197,7 +197,8 @@ def _keys_of(numbers, key: bytes):
 
     ident = hashlib.sha256(b"ngss person keys\0" + key).digest()
     out = pa.nulls(len(numbers), pa.string())
-    todo = pc.is_valid(numbers)
+    valid = pc.is_valid(numbers)
+    todo = valid
     for known_ident, known_numbers, known_keys in reversed(_RECENT):  # the latest first
         if known_ident != ident or not len(known_numbers) or not pc.any(todo).as_py():
             continue
@@ -205,11 +206,10 @@ def _keys_of(numbers, key: bytes):
         where = pc.indices_nonzero(todo)
         at = pc.index_in(pc.take(numbers, where), value_set=known_numbers)
         out = pc.replace_with_mask(out, todo, pc.take(known_keys, at))
-        todo = pc.and_(pc.is_valid(numbers), pc.is_null(out))
+        todo = pc.and_(valid, pc.is_null(out))
     if pc.any(todo).as_py():
         fresh = hmac_sha256_hex(pc.filter(numbers, todo), key)
         out = pc.replace_with_mask(out, todo, fresh)
-    valid = pc.is_valid(numbers)
     _RECENT.append((ident, pc.filter(numbers, valid), pc.filter(out, valid)))
     del _RECENT[:-RECENT_CALLS]
     return out

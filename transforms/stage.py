@@ -333,10 +333,9 @@ def _spend(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResol
     names = staged["supplier_name"]
     ref_dir = str(resolver.reference_dir) if resolver.reference_dir else None
     facts = {v: _supplier_facts(v, ref_dir) for v in pd.unique(names.dropna())}
-    redacted = {v: f[0] for v, f in facts.items()}
-    keys = {v: f[1] for v, f in facts.items()}
-    staged["is_redacted_payee"] = names.map(lambda v: bool(redacted.get(v, False))).astype(bool)
-    staged["supplier_key"] = names.map(lambda v: keys.get(v)).astype(object)
+    none = (False, None)  # a missing name: not redacted, no key
+    staged["is_redacted_payee"] = names.map(lambda v: facts.get(v, none)[0]).astype(bool)
+    staged["supplier_key"] = names.map(lambda v: facts.get(v, none)[1]).astype(object)
     blank = lambda c: staged[f"{c}__raw"].fillna("").str.strip() == ""  # noqa: E731
     # A footer: an amount with no date, supplier or reference (Craven's unlabelled grand total).
     footer = (
@@ -366,7 +365,7 @@ def _spend(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResol
             optional_ok &= blank(col) | staged[col].notna()
     staged["optional_values_ok"] = optional_ok.astype(bool)
     # A credit note (negative amount) that has not been paid out carries no payment date.
-    credit = pd.to_numeric(staged["amount_gbp"].astype("string"), errors="coerce") < 0
+    credit = _pence(staged["amount_gbp"]) < 0
     staged["payment_date_ok"] = (
         staged["payment_date"].notna() | (blank("payment_date") & credit.fillna(False))
     ).astype(bool)

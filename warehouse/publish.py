@@ -175,7 +175,9 @@ def _publish(
             f"DELETE FROM {fact_table} WHERE source_id = ? AND period = ?",
             [ref["source_id"], ref["period"]],
         )
-        canonical = work / "canonical.arrow"
+        from transforms.pipeline import CANONICAL_FILE
+
+        canonical = work / CANONICAL_FILE
         if not canonical.exists() and (work / "canonical.parquet").exists():
             # staged by a release before the Arrow work files, published after the upgrade
             published = con.execute(
