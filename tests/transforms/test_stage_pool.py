@@ -102,9 +102,9 @@ def test_load_sources_publishes_one_source_while_the_next_stages(tmp_path, monke
     events: list[str] = []
     real_publish, real_submit = pipeline.publish, pipeline.StagePool.submit
 
-    def publish(settings, refs):
+    def publish(settings, refs, con=None):
         events.append("publish " + refs[0]["source_id"])
-        return real_publish(settings, refs)
+        return real_publish(settings, refs, con)
 
     def submit(self, settings, archived):
         events.append("submit " + archived[0]["source_id"])
@@ -112,9 +112,20 @@ def test_load_sources_publishes_one_source_while_the_next_stages(tmp_path, monke
 
     monkeypatch.setattr(pipeline, "publish", publish)
     monkeypatch.setattr(pipeline.StagePool, "submit", submit)
+    import warehouse.connection as connection
+
+    real_connect, opened = connection.connect_writer, []
+
+    def connect_writer(path):
+        opened.append(path)
+        return real_connect(path)
+
+    monkeypatch.setattr(connection, "connect_writer", connect_writer)
     seen = []
     with pipeline.StagePool(2) as pool:
         summaries = pipeline.load_sources(two, ids, pool, lambda sid, s: seen.append((sid, len(s))))
+    # both sources were published in one writer session (pipeline.publishing)
+    assert opened == [two.warehouse]
     # DWP's files were handed to the workers before HMRC's loads were published
     assert events == [
         "submit hmrc__spend",
@@ -202,9 +213,12 @@ def test_chunks_keep_file_order_and_split_by_bytes(tmp_path):
     assert pipeline._chunks(missing, 2) == [[missing[0]], [missing[1]]]
 
 
-def test_load_sources_hands_two_sources_ahead_to_the_workers(monkeypatch):
-    """Five sources: the third is handed to the workers before the first is published, each
-    later one as the one two places before it is published, and all are published in order."""
+def test_load_sources_hands_three_sources_ahead_to_the_workers(monkeypatch):
+    """Six sources: the fourth is handed to the workers before the first is published, each
+    later one as the one three places before it is published, all are published in order, in
+    one writer session opened before the first pull and closed after the last publish."""
+    from contextlib import contextmanager
+
     events: list[str] = []
 
     class Pool:
@@ -215,23 +229,92 @@ def test_load_sources_hands_two_sources_ahead_to_the_workers(monkeypatch):
         def collect(self, handle):
             return [{"source_id": handle}]
 
+    @contextmanager
+    def publishing(settings):
+        events.append("open")
+        yield "session"
+        events.append("close")
+
+    def publish(settings, refs, con=None):
+        events.append(f"publish {refs[0]['source_id']} in {con}")
+        return []
+
     monkeypatch.setattr(pipeline, "pull", lambda settings, sid: sid)
-    monkeypatch.setattr(
-        pipeline,
-        "publish",
-        lambda settings, refs: events.append(f"publish {refs[0]['source_id']}") or [],
-    )
+    monkeypatch.setattr(pipeline, "publishing", publishing)
+    monkeypatch.setattr(pipeline, "publish", publish)
     monkeypatch.setattr(pipeline, "alert_owners", lambda settings, summaries: 0)
-    pipeline.load_sources(None, ["a", "b", "c", "d", "e"], Pool())
+    assert pipeline.SOURCES_AHEAD == 3
+    pipeline.load_sources(None, ["a", "b", "c", "d", "e", "f"], Pool())
     assert events == [
+        "open",
         "submit a",
         "submit b",
         "submit c",
-        "publish a",
         "submit d",
-        "publish b",
+        "publish a in session",
         "submit e",
-        "publish c",
-        "publish d",
-        "publish e",
+        "publish b in session",
+        "submit f",
+        "publish c in session",
+        "publish d in session",
+        "publish e in session",
+        "publish f in session",
+        "close",
     ]
+    events.clear()
+    assert pipeline.load_sources(None, [], Pool()) == []
+    assert events == []  # nothing to load: the warehouse is not opened
+
+
+def test_a_small_source_is_staged_whole_by_one_worker(tmp_path, monkeypatch):
+    """A source of at most SPLIT_SOURCE_BYTES goes to one worker whole (its row suites in one
+    GX run); a bigger one is cut into one run per worker."""
+    archived = []
+    for i in range(4):
+        path = tmp_path / f"f{i}.csv"
+        path.write_bytes(b"x" * 100)
+        archived.append({"archive_path": str(path), "file_name": path.name})
+    pool = pipeline.StagePool(2)
+    monkeypatch.setattr(pipeline, "SPLIT_SOURCE_BYTES", 400)
+    assert pool._parts(archived) == 1  # 400 bytes
+    monkeypatch.setattr(pipeline, "SPLIT_SOURCE_BYTES", 399)
+    assert pool._parts(archived) == 2
+    assert pipeline.StagePool(3)._parts(archived) == 3
+    assert pool._parts(archived[:1]) == 1  # 100 bytes
+    # a file gone from the archive counts nothing (staging reports it)
+    assert pool._parts([{"archive_path": str(tmp_path / "gone.csv")}]) == 1
+
+
+def test_the_load_columns_of_a_work_file_hold_one_value_each(tmp_path):
+    """canonical.arrow: load_id, source_id, body_code and source_file dictionary-encoded with
+    one entry, period a date32 of the load's period, then the rows' own columns."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    settings = make_home(tmp_path, [SPEND_SOURCE])
+    _files(settings)
+    (ref, *_) = pipeline.stage_all(settings, pipeline.pull(settings, "hmrc__spend"))
+    table = feather.read_table(f"{ref['work_dir']}/{pipeline.CANONICAL_FILE}")
+    assert table.num_rows == 40 and table.column_names[:6] == [
+        "load_id",
+        "source_id",
+        "body_code",
+        "period",
+        "source_file",
+        "source_line",
+    ]
+    for name, value in [
+        ("load_id", ref["load_id"]),
+        ("source_id", "hmrc__spend"),
+        ("body_code", "hmrc"),
+        ("source_file", "spend_2025_01.csv"),
+    ]:
+        column = table.column(name).combine_chunks()
+        assert column.type == pa.dictionary(pa.int32(), pa.string())
+        assert column.dictionary.to_pylist() == [value]
+        assert set(column.to_pylist()) == {value}
+    assert table.schema.field("period").type == pa.date32()
+    assert set(table.column("period").to_pylist()) == {dt.date(2025, 1, 1)}
+    # the 41 rows but line 5 (amount "TBC", quarantined)
+    assert table.column("source_line").to_pylist() == [n for n in range(2, 43) if n != 5]

@@ -113,7 +113,8 @@ def test_loads_staged_before_the_arrow_work_files_still_publish(tmp_path):
 
 def test_publishing_runs_on_one_duckdb_thread(tmp_path, monkeypatch):
     """The loads are inserted on one DuckDB thread (the staging workers need the other
-    core)."""
+    core), under the publishing session's memory limit (768 MB, unless
+    NGSS_DUCKDB_MEMORY_LIMIT is set) and checkpoint threshold (256 MB)."""
     import warehouse.publish
 
     settings = make_home(tmp_path, [SPEND_SOURCE])
@@ -123,9 +124,19 @@ def test_publishing_runs_on_one_duckdb_thread(tmp_path, monkeypatch):
     real = warehouse.publish.publish_loads
 
     def spy(con, loads):
-        seen.append(con.execute("select current_setting('threads')").fetchone()[0])
+        seen.append(
+            con.execute(
+                "select current_setting('threads'), current_setting('memory_limit'), "
+                "current_setting('checkpoint_threshold')"
+            ).fetchone()
+        )
         return real(con, loads)
 
     monkeypatch.setattr(warehouse.publish, "publish_loads", spy)
+    monkeypatch.delenv("NGSS_DUCKDB_MEMORY_LIMIT", raising=False)
     pipeline.publish(settings, refs)
-    assert seen == [1]
+    # DuckDB shows sizes in its own units: 768 MB is 732.4 MiB, 256 MB 244.1 MiB
+    assert seen == [(1, "732.4 MiB", "244.1 MiB")]
+    monkeypatch.setenv("NGSS_DUCKDB_MEMORY_LIMIT", "1GB")
+    pipeline.publish(settings, refs)
+    assert seen[1] == (1, "953.6 MiB", "244.1 MiB")
