@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from transforms.config import DomainSpec, SourceSpec, normalise_label
@@ -270,9 +271,11 @@ def _payroll(
     for col in ("tax_gbp", "employee_ni_gbp", "employee_pension_gbp"):
         residual = residual - _pence(staged[col])
     staged["pay_residual_gbp"] = (residual.astype("Float64") / 100).astype("Float64")
-    staged["is_duplicate"] = staged.duplicated(
-        ["employee_number", "pay_period"], keep="first"
-    ).astype(bool)
+    # (on the two columns cut out first: DataFrame.duplicated with a subset walks every column
+    # of the wide staged frame, 3 to 4 times slower)
+    staged["is_duplicate"] = (
+        staged[["employee_number", "pay_period"]].duplicated(keep="first").astype(bool)
+    )
 
 
 def _employment(
@@ -287,9 +290,9 @@ def _employment(
         staged["secondment_to"].isna() | staged["secondment_to_code"].notna()
     ).astype(bool)
     _grade_and_function(staged, source, mappings)
-    staged["is_duplicate"] = staged.duplicated(
-        ["employee_number", "snapshot_date"], keep="first"
-    ).astype(bool)
+    staged["is_duplicate"] = (
+        staged[["employee_number", "snapshot_date"]].duplicated(keep="first").astype(bool)
+    )
 
 
 def _resolve_series(values: pd.Series, resolver: OrganisationResolver) -> pd.Series:
@@ -332,10 +335,12 @@ def _spend(staged: pd.DataFrame, source: SourceSpec, resolver: OrganisationResol
         staged["entity_code"] = _resolve_series(entity, resolver)
     names = staged["supplier_name"]
     ref_dir = str(resolver.reference_dir) if resolver.reference_dir else None
-    facts = {v: _supplier_facts(v, ref_dir) for v in pd.unique(names.dropna())}
-    none = (False, None)  # a missing name: not redacted, no key
-    staged["is_redacted_payee"] = names.map(lambda v: facts.get(v, none)[0]).astype(bool)
-    staged["supplier_key"] = names.map(lambda v: facts.get(v, none)[1]).astype(object)
+    # once per distinct name, spread back by position (code -1, a missing name: the last
+    # entry, not redacted and no key)
+    codes, uniques = pd.factorize(names, use_na_sentinel=True)
+    facts = [_supplier_facts(v, ref_dir) for v in uniques] + [(False, None)]
+    staged["is_redacted_payee"] = np.array([f[0] for f in facts], dtype=bool)[codes]
+    staged["supplier_key"] = np.array([f[1] for f in facts], dtype=object)[codes]
     blank = lambda c: staged[f"{c}__raw"].fillna("").str.strip() == ""  # noqa: E731
     # A footer: an amount with no date, supplier or reference (Craven's unlabelled grand total).
     footer = (
