@@ -26,7 +26,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -1057,9 +1057,9 @@ def load_sources(
     published (the one writer is this process, so staging, which
     never opens the warehouse, runs beside it). Sources are published in the order given, each
     after all its files are staged and in its own transaction, exactly as one
-    :func:`load_source` after another would, all in one writer session (:func:`publishing`):
-    the writer lock is held from the first pull to the last publish. A source of at most
-    :data:`SPLIT_SOURCE_BYTES` is staged whole by one worker.
+    :func:`load_source` after another would, all in one writer session (:func:`publishing`)
+    opened when the first source is staged: the writer lock is held from then to the last
+    publish. A source of at most :data:`SPLIT_SOURCE_BYTES` is staged whole by one worker.
 
     Args:
         settings: where the landing folders, work files and warehouse are.
@@ -1071,35 +1071,46 @@ def load_sources(
         Every load summary (see :func:`publish`), in order.
 
     Raises:
+        ConfigError: a source id the registry does not have (before anything is pulled).
         whatever :func:`stage` or :func:`publish` raised (a defect; bad input is a rejection).
     """
     pool = pool if pool is not None else StagePool(1)
     out: list[dict[str, Any]] = []
-    if not source_ids:
-        return out
+    # an unknown source id fails here, before anything is pulled or the warehouse opened
+    registry = load_registry(settings.config) if source_ids else None
+    for sid in source_ids:
+        registry.source(sid)
 
-    def finish(session: Any, source_id: str, handle: Any) -> None:
-        summaries = publish(settings, pool.collect(handle), session)
-        alert_owners(settings, summaries)
-        out.extend(summaries)
-        if on_source is not None:
-            on_source(source_id, summaries)
+    with ExitStack() as stack:
+        # the writer session opens when the first source is ready to publish: the writer lock
+        # stays free while the first sources are pulled and staged
+        session: list[Any] = []
 
-    # Sources handed to the workers and not yet published: up to SOURCES_AHEAD besides the one
-    # being published, so the workers never wait for the parent's next pull.
-    pending: list[tuple[str, Any]] = []
-    with publishing(settings) as session:
+        def finish(source_id: str, handle: Any) -> None:
+            refs = pool.collect(handle)
+            if not session:
+                session.append(stack.enter_context(publishing(settings)))
+            summaries = publish(settings, refs, session[0])
+            alert_owners(settings, summaries)
+            out.extend(summaries)
+            if on_source is not None:
+                on_source(source_id, summaries)
+
+        # Sources handed to the workers and not yet published: up to SOURCES_AHEAD besides the
+        # one being published, so the workers never wait for the parent's next pull.
+        pending: list[tuple[str, Any]] = []
         for sid in source_ids:
             pending.append((sid, pool.submit(settings, pull(settings, sid))))
             if len(pending) > SOURCES_AHEAD:
-                finish(session, *pending.pop(0))
+                finish(*pending.pop(0))
         while pending:
-            finish(session, *pending.pop(0))
+            finish(*pending.pop(0))
     return out
 
 
 #: How many sources :func:`load_sources` hands to the staging workers ahead of the one it
-#: publishes (2: while source k is published, sources k+1 and k+2 stage).
+#: publishes (3: while source k is published, sources k+1 to k+3 stage or wait their turn;
+#: a waiting source costs nothing until a worker takes it).
 SOURCES_AHEAD = 3
 
 #: A source whose files hold more bytes than this is cut into one run per staging worker;

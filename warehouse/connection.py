@@ -71,7 +71,9 @@ def duckdb_settings() -> dict[str, str]:
 #: The writer's own settings. Every commit is durable in the write-ahead log either way; by
 #: default DuckDB also checkpoints (rewrites the changed row groups into the file) whenever the
 #: log passes 16 MB, which a 65,000-row payroll load does: its COMMIT took 0.26-0.35 s instead
-#: of 0.06 s. :func:`writing` checkpoints once when the session ends.
+#: of 0.06 s. :func:`writing` checkpoints once when the session ends. (The publishing session
+#: of ``transforms.pipeline.publishing``, which may last a whole ``ngss load``, lowers it to
+#: 256 MB: it then also checkpoints whenever its log passes that.)
 WRITER_SETTINGS = {"checkpoint_threshold": "1GB"}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
+import pytest
 
 from tests.helpers import HEADER, SPEND_SOURCE, make_home
 from transforms import pipeline
@@ -216,7 +217,8 @@ def test_chunks_keep_file_order_and_split_by_bytes(tmp_path):
 def test_load_sources_hands_three_sources_ahead_to_the_workers(monkeypatch):
     """Six sources: the fourth is handed to the workers before the first is published, each
     later one as the one three places before it is published, all are published in order, in
-    one writer session opened before the first pull and closed after the last publish."""
+    one writer session opened when the first source is staged and closed after the last
+    publish."""
     from contextlib import contextmanager
 
     events: list[str] = []
@@ -239,18 +241,24 @@ def test_load_sources_hands_three_sources_ahead_to_the_workers(monkeypatch):
         events.append(f"publish {refs[0]['source_id']} in {con}")
         return []
 
+    class Registry:
+        def source(self, sid):
+            return sid
+
+    monkeypatch.setattr(pipeline, "load_registry", lambda config: Registry())
     monkeypatch.setattr(pipeline, "pull", lambda settings, sid: sid)
     monkeypatch.setattr(pipeline, "publishing", publishing)
     monkeypatch.setattr(pipeline, "publish", publish)
     monkeypatch.setattr(pipeline, "alert_owners", lambda settings, summaries: 0)
     assert pipeline.SOURCES_AHEAD == 3
-    pipeline.load_sources(None, ["a", "b", "c", "d", "e", "f"], Pool())
+    settings = type("Settings", (), {"config": None})()
+    pipeline.load_sources(settings, ["a", "b", "c", "d", "e", "f"], Pool())
     assert events == [
-        "open",
         "submit a",
         "submit b",
         "submit c",
         "submit d",
+        "open",
         "publish a in session",
         "submit e",
         "publish b in session",
@@ -262,8 +270,23 @@ def test_load_sources_hands_three_sources_ahead_to_the_workers(monkeypatch):
         "close",
     ]
     events.clear()
-    assert pipeline.load_sources(None, [], Pool()) == []
+    assert pipeline.load_sources(settings, [], Pool()) == []
     assert events == []  # nothing to load: the warehouse is not opened
+
+
+def test_an_unknown_source_fails_before_the_warehouse_is_opened(tmp_path):
+    """A source id the registry lacks (even after a good one) is a ConfigError at once: nothing
+    pulled, no warehouse created, the writer lock never taken."""
+    from transforms.errors import ConfigError
+    from warehouse.connection import _lock_path
+
+    settings = make_home(tmp_path, [SPEND_SOURCE])
+    _files(settings)
+    with pytest.raises(ConfigError, match="no__such"):
+        pipeline.load_sources(settings, ["hmrc__spend", "no__such"])
+    assert not settings.warehouse.exists()
+    assert not _lock_path(settings.warehouse).exists()
+    assert not any(settings.archive.rglob("*.csv"))
 
 
 def test_a_small_source_is_staged_whole_by_one_worker(tmp_path, monkeypatch):
