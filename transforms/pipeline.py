@@ -1122,17 +1122,24 @@ SOURCES_AHEAD = 3
 SPLIT_SOURCE_BYTES = 100 * 2**20
 
 
-def _chunks(archived: list[dict[str, Any]], parts: int) -> list[list[dict[str, Any]]]:
-    """``archived`` cut, in order, into at most ``parts`` runs of about equal size in bytes (a
-    missing file counts 1 byte), one per worker: each worker stages its run with
-    :func:`stage_all`, which validates the run's files together (fewer GX runs) and gives its
-    refs in file order, so the runs' refs joined are in file order too."""
+def _file_sizes(archived: list[dict[str, Any]]) -> list[int]:
+    """Each archived file's size in bytes, at least 1 (a file gone from the archive counts 1:
+    staging reports it)."""
     sizes = []
     for a in archived:
         try:
             sizes.append(max(os.path.getsize(a["archive_path"]), 1))
         except OSError:
             sizes.append(1)
+    return sizes
+
+
+def _chunks(archived: list[dict[str, Any]], parts: int) -> list[list[dict[str, Any]]]:
+    """``archived`` cut, in order, into at most ``parts`` runs of about equal size in bytes (a
+    missing file counts 1 byte), one per worker: each worker stages its run with
+    :func:`stage_all`, which validates the run's files together (fewer GX runs) and gives its
+    refs in file order, so the runs' refs joined are in file order too."""
+    sizes = _file_sizes(archived)
     total = sum(sizes)
     out: list[list[dict[str, Any]]] = [[] for _ in range(min(parts, len(archived)))]
     done = 0
@@ -1200,13 +1207,7 @@ class StagePool:
     def _parts(self, archived: list[dict[str, Any]]) -> int:
         """Into how many runs :meth:`submit` cuts ``archived``: one per worker for a source of
         more than :data:`SPLIT_SOURCE_BYTES`, else one (see :data:`SPLIT_SOURCE_BYTES`)."""
-        size = 0
-        for a in archived:
-            try:
-                size += os.path.getsize(a["archive_path"])
-            except OSError:
-                pass
-        return self.workers if size > SPLIT_SOURCE_BYTES else 1
+        return self.workers if sum(_file_sizes(archived)) > SPLIT_SOURCE_BYTES else 1
 
     def collect(self, handle: Any) -> list[dict[str, Any]]:
         """The refs of a :meth:`submit`, in file order, once every file is staged.

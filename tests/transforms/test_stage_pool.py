@@ -304,7 +304,7 @@ def test_a_small_source_is_staged_whole_by_one_worker(tmp_path, monkeypatch):
     assert pool._parts(archived) == 2
     assert pipeline.StagePool(3)._parts(archived) == 3
     assert pool._parts(archived[:1]) == 1  # 100 bytes
-    # a file gone from the archive counts nothing (staging reports it)
+    # a file gone from the archive counts 1 byte (staging reports it)
     assert pool._parts([{"archive_path": str(tmp_path / "gone.csv")}]) == 1
 
 
